@@ -1,0 +1,28 @@
+// Copies the front-end libraries from node_modules into the package's static/vendor folder,
+// so that pages are served with no CDN.
+import { cpSync, mkdirSync, rmSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const vendor = join(root, "src/campus/web/static/vendor");
+const files = {
+  "htmx/htmx.min.js": "htmx.org/dist/htmx.min.js",
+  "alpinejs/alpine.min.js": "alpinejs/dist/cdn.min.js",
+  "echarts/echarts.min.js": "echarts/dist/echarts.min.js",
+  "tabler/tabler.min.css": "@tabler/core/dist/css/tabler.min.css",
+  "tabler/tabler.min.js": "@tabler/core/dist/js/tabler.min.js",
+};
+
+rmSync(vendor, { recursive: true, force: true });
+for (const [target, source] of Object.entries(files)) {
+  const from = join(root, "node_modules", source);
+  if (!existsSync(from)) {
+    console.error(`missing ${from}: run npm ci first`);
+    process.exit(1);
+  }
+  const to = join(vendor, target);
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(from, to);
+}
+console.log(`front-end libraries copied to ${vendor}`);

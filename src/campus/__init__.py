@@ -1,0 +1,3 @@
+"""Campus: an open smart-campus platform for Chinese universities."""
+
+__version__ = "0.1.0"

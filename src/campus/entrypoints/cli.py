@@ -1,0 +1,153 @@
+"""The ``campus`` command."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from campus.kernel.config import Settings, get_settings
+
+app = typer.Typer(help="Campus 智慧校园平台", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="统一用户中心：导入、导出人员")
+app.add_typer(users_app, name="users")
+
+
+class Scale(StrEnum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+def _settings(modules: str | None = None) -> Settings:
+    settings = get_settings()
+    if modules:
+        settings = settings.model_copy(update={"modules": modules})
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    from campus.kernel.migrate import upgrade
+
+    upgrade(_settings().database_url)
+    typer.echo("数据库已迁移到最新版本")
+
+
+@app.command()
+def seed(
+    scale: Annotated[
+        Scale, typer.Option(help="small≈2千, medium≈2万, large≈6万学生")
+    ] = Scale.small,
+    seed: Annotated[int, typer.Option(help="随机种子：同一种子生成同一所大学")] = 2026,
+) -> None:
+    """Generate the demo university into an empty, migrated database."""
+    from campus.entrypoints.seed import run_seed
+
+    logins = asyncio.run(run_seed(_settings(), scale.value, seed))
+    _print_logins(logins)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    modules: Annotated[str | None, typer.Option(help="只运行这些模块，逗号分隔")] = None,
+    workers: int = 1,
+) -> None:
+    """Serve the web application."""
+    import os
+
+    import uvicorn
+
+    if modules:
+        os.environ["CAMPUS_MODULES"] = modules
+    uvicorn.run(
+        "campus.entrypoints.http:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the outbox relay, event handlers and scheduled jobs."""
+    from campus.entrypoints.worker import run_worker
+
+    asyncio.run(run_worker(_settings()))
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    scale: Scale = Scale.medium,
+) -> None:
+    """Migrate, seed the demo university if there is none, print the logins and serve."""
+    from campus.entrypoints.seed import demo_logins, is_seeded, run_seed
+    from campus.kernel.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    if asyncio.run(is_seeded(settings)):
+        logins = demo_logins()
+    else:
+        typer.echo(f"正在生成演示大学（{scale.value}）…")
+        logins = asyncio.run(run_seed(settings, scale.value, 2026))
+    _print_logins(logins)
+    typer.echo(f"\n智慧校园已启动：http://{host}:{port}\n")
+    serve(host=host, port=port, modules=None, workers=1)
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration and that every configured part answers."""
+    from campus.entrypoints.seed import check_parts
+
+    results = asyncio.run(check_parts(_settings()))
+    failed = False
+    for name, url, error in results:
+        mark = "✓" if error is None else "✗"
+        typer.echo(f"{mark} {name:<9} {url}" + (f"  — {error}" if error else ""))
+        failed = failed or error is not None
+    raise typer.Exit(1 if failed else 0)
+
+
+@users_app.command("import")
+def users_import(
+    file: Path,
+    only_valid: Annotated[bool, typer.Option("--only-valid", help="只导入校验通过的行")] = False,
+) -> None:
+    """Import people from an Excel file (the same template the admin page uses)."""
+    from campus.entrypoints.seed import import_people
+
+    report = asyncio.run(import_people(_settings(), file.read_bytes(), only_valid))
+    for line in report:
+        typer.echo(line)
+
+
+@users_app.command("export")
+def users_export(file: Path) -> None:
+    """Export all people to an Excel file."""
+    from campus.entrypoints.seed import export_people
+
+    count = asyncio.run(export_people(_settings(), file))
+    typer.echo(f"已导出 {count} 人到 {file}")
+
+
+def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
+    typer.echo("\n演示账号（角色 / 账号 / 密码 / 姓名）：")
+    for role, login, password, name in logins:
+        typer.echo(f"  {role:<12} {login:<14} {password:<14} {name}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,109 @@
+"""The ASGI app factory: discovers the enabled modules and mounts what their manifests declare."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+import campus
+from campus.kernel import i18n
+from campus.kernel import runtime as runtime_module
+from campus.kernel.config import Settings, get_settings
+from campus.kernel.errors import install_error_handlers
+from campus.kernel.logging import configure_logging
+from campus.kernel.manifest import MenuEntry, Module, discover, select
+from campus.kernel.runtime import Runtime
+from campus.kernel.templating import Templates
+from campus.kernel.web import KernelMiddleware, PrincipalLoader, csrf_token_of
+
+MODULE_PACKAGES = ("campus.platform", "campus.web")
+SRC = Path(campus.__file__).parent
+LAYOUTS = SRC / "web" / "layouts" / "templates"
+STATIC = SRC / "web" / "static"
+
+
+def load_modules(settings: Settings) -> list[Module]:
+    return select(discover(MODULE_PACKAGES), settings.enabled_modules())
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    modules = load_modules(settings)
+    runtime = Runtime.create(settings, modules)
+    i18n.load_catalogs_under(SRC)
+    return runtime
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.environment == "production")
+    runtime = runtime or build_runtime(settings)
+    runtime_module.set_current(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from campus.kernel.relay import start_background_relay
+
+        handlers = [h for m in runtime.modules for h in m.handlers]
+        runtime.bus.register(handlers)
+        await runtime.bus.start()
+        relay = start_background_relay(runtime) if settings.relay_in_process else None
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+            await runtime.close()
+
+    app = FastAPI(
+        title="Campus",
+        version=campus.__version__,
+        description="开放的智慧校园平台 / An open smart-campus platform",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    _mount_modules(app, runtime)
+    app.add_middleware(
+        KernelMiddleware,
+        principal_loader=_principal_loader(runtime.modules),
+        max_body_bytes=settings.max_upload_bytes,
+        secure_cookies=settings.environment == "production",
+        csrf_exempt_prefixes=tuple(
+            p for m in runtime.modules for p in m.extra.get("csrf_exempt", ())
+        ),
+    )
+    return app
+
+
+def _principal_loader(modules: list[Module]) -> PrincipalLoader | None:
+    loaders = [m.extra["principal_loader"] for m in modules if "principal_loader" in m.extra]
+    if len(loaders) > 1:
+        raise RuntimeError("more than one module loads the signed-in principal")
+    return loaders[0] if loaders else None
+
+
+def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
+    template_dirs = [m.templates for m in runtime.modules if m.templates is not None]
+    templates = Templates([LAYOUTS, *template_dirs])
+    templates.add_global("csrf_token", csrf_token_of)
+    templates.add_global("menu", _menu(runtime.modules))
+    templates.add_global("modules", runtime.modules)
+    runtime.templates = templates
+    for module in runtime.modules:
+        for router in module.routers:
+            app.include_router(router)
+        for page in module.pages:
+            app.include_router(page, include_in_schema=False)
+    if STATIC.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _menu(modules: list[Module]) -> list[MenuEntry]:
+    return sorted((entry for m in modules for entry in m.menu), key=lambda e: e.order)

@@ -1,0 +1,235 @@
+"""RFC 9457 problem details for every 4xx and 5xx, in the user's language.
+
+Actions raise ``Problem`` (or a subclass) with a message and, for bad input, the fields at fault.
+The handlers installed by ``install_error_handlers`` turn them, FastAPI's validation errors and
+any unexpected exception into ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from campus.kernel.i18n import LazyText, _, get_locale
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://campus.example.edu.cn/problems/"
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    reason: LazyText | str
+
+    def render(self) -> dict[str, str]:
+        return {"field": self.field, "reason": str(self.reason)}
+
+
+class Problem(Exception):
+    """A failure the user can understand; nothing was changed."""
+
+    status = 400
+    slug = "bad-request"
+    title = _("请求有误")
+
+    def __init__(
+        self,
+        detail: LazyText | str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(str(detail or self.title))
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.slug,
+            "title": str(self.title),
+            "status": self.status,
+            "detail": str(self.detail or self.title),
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.render() for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(Problem):
+    status = 422
+    slug = "invalid-input"
+    title = _("输入不合法")
+
+    @classmethod
+    def on(cls, field: str, reason: LazyText | str) -> InvalidInput:
+        return cls(reason, errors=[FieldError(field, reason)])
+
+
+class NotFound(Problem):
+    status = 404
+    slug = "not-found"
+    title = _("未找到")
+
+
+class Conflict(Problem):
+    status = 409
+    slug = "conflict"
+    title = _("与现有数据冲突")
+
+    @classmethod
+    def on(cls, field: str, reason: LazyText | str) -> Conflict:
+        return cls(reason, errors=[FieldError(field, reason)])
+
+
+class Unauthenticated(Problem):
+    status = 401
+    slug = "unauthenticated"
+    title = _("请先登录")
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+    title = _("没有权限")
+
+
+class PayloadTooLarge(Problem):
+    status = 413
+    slug = "payload-too-large"
+    title = _("上传内容过大")
+
+
+class TooManyRequests(Problem):
+    status = 429
+    slug = "too-many-requests"
+    title = _("请求过于频繁，请稍后再试")
+
+
+# Pydantic error types in the words a Chinese user expects.
+_VALIDATION_REASONS: dict[str, str] = {
+    "missing": "必填",
+    "string_too_short": "长度不能少于 {min_length} 个字符",
+    "string_too_long": "长度不能超过 {max_length} 个字符",
+    "string_type": "应为文本",
+    "string_pattern_mismatch": "格式不正确",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为是或否",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "date_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式不正确，应为 YYYY-MM-DD",
+    "datetime_parsing": "时间格式不正确",
+    "uuid_parsing": "标识格式不正确",
+    "json_invalid": "JSON 格式不正确",
+    "model_attributes_type": "应为对象",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "extra_forbidden": "不允许的字段",
+    "value_error": "{error}",
+}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or "body"
+
+
+def validation_field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+    result = []
+    for err in errors:
+        template = _VALIDATION_REASONS.get(err.get("type", ""), "")
+        ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+        if template:
+            try:
+                reason: LazyText | str = _(template, **ctx)
+                str(reason)
+            except (KeyError, IndexError):
+                reason = str(err.get("msg", ""))
+        else:
+            reason = str(err.get("msg", ""))
+        result.append(FieldError(_field_path(tuple(err.get("loc", ()))), reason))
+    return result
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> Response:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Language": _content_language()},
+    )
+
+
+def _content_language() -> str:
+    return "en" if get_locale() == "en" else "zh-CN"
+
+
+class MethodNotAllowed(Problem):
+    status = 405
+    slug = "method-not-allowed"
+    title = _("不支持该请求方法")
+
+
+_STATUS_PROBLEMS: dict[int, type[Problem]] = {
+    405: MethodNotAllowed,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: PayloadTooLarge,
+    429: TooManyRequests,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = validation_field_errors(list(exc.errors()))
+        return problem_response(
+            InvalidInput(_("输入不合法，请检查标出的字段"), errors=errors), request
+        )
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        cls = _STATUS_PROBLEMS.get(exc.status_code)
+        problem = cls() if cls else Problem(str(exc.detail), status=exc.status_code)
+        response = problem_response(problem, request)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path)
+        problem = Problem(_("服务器内部错误，已记录，请稍后再试"), status=500)
+        problem.slug = "internal-error"
+        return problem_response(problem, request)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,5 @@
+"""The authentication center defines no permission codes yet: signing in is open to everyone."""
+
+from campus.kernel.manifest import Permission
+
+PERMISSIONS: tuple[Permission, ...] = ()

@@ -1,0 +1,1 @@
+"""业务前台 — the front: layouts, shared components, the portal and the mobile PWA."""
