@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from campus.kernel.i18n import LazyText
 
@@ -81,6 +82,15 @@ class Module:
         module = importlib.import_module(self.package)
         assert module.__file__ is not None
         return Path(module.__file__).parent
+
+    def api_routes(self) -> list[APIRoute]:
+        """Every route this module mounts (JSON API and pages), with its full path."""
+        return [
+            route
+            for router in (*self.routers, *self.pages)
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
 
     @property
     def templates(self) -> Path | None:
