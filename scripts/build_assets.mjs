@@ -12,6 +12,11 @@ const files = {
   "echarts/echarts.min.js": "echarts/dist/echarts.min.js",
   "tabler/tabler.min.css": "@tabler/core/dist/css/tabler.min.css",
   "tabler/tabler.min.js": "@tabler/core/dist/js/tabler.min.js",
+  // Icon font used by the menus (MenuEntry.icon names a Tabler icon); the CSS finds the font
+  // files in ./fonts/. Every supported browser reads woff2; woff is the fallback it lists next.
+  "tabler-icons/tabler-icons.min.css": "@tabler/icons-webfont/dist/tabler-icons.min.css",
+  "tabler-icons/fonts/tabler-icons.woff2": "@tabler/icons-webfont/dist/fonts/tabler-icons.woff2",
+  "tabler-icons/fonts/tabler-icons.woff": "@tabler/icons-webfont/dist/fonts/tabler-icons.woff",
 };
 
 rmSync(vendor, { recursive: true, force: true });

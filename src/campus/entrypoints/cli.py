@@ -46,9 +46,15 @@ def seed(
     seed: Annotated[int, typer.Option(help="随机种子：同一种子生成同一所大学")] = 2026,
 ) -> None:
     """Generate the demo university into an empty, migrated database."""
-    from campus.entrypoints.seed import run_seed
+    from campus.entrypoints.seed import is_seeded, run_seed
 
-    logins = asyncio.run(run_seed(_settings(), scale.value, seed))
+    settings = _settings()
+    if asyncio.run(is_seeded(settings)):
+        typer.echo(
+            "数据库中已有人员：演示大学只能生成到空数据库中（先删除数据库文件或换一个库）", err=True
+        )
+        raise typer.Exit(2)
+    logins = asyncio.run(run_seed(settings, scale.value, seed))
     _print_logins(logins)
 
 

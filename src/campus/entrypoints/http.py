@@ -14,11 +14,21 @@ from campus.kernel import i18n
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings, get_settings
 from campus.kernel.errors import install_error_handlers
+from campus.kernel.i18n import _
 from campus.kernel.logging import configure_logging
 from campus.kernel.manifest import MenuEntry, Module, discover, select
+from campus.kernel.observability import install_observability
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import Templates
 from campus.kernel.web import KernelMiddleware, PrincipalLoader, csrf_token_of
+from campus.web.layouts.errors import html_error_page
+from campus.web.layouts.shell import (
+    SEARCH_ROUTE,
+    is_active,
+    may_open,
+    page_route_path,
+    visible_entries,
+)
 
 MODULE_PACKAGES = ("campus.platform", "campus.web")
 SRC = Path(campus.__file__).parent
@@ -45,17 +55,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from campus.kernel.relay import start_background_relay
+        from campus.kernel.relay import EventPipeline
 
-        handlers = [h for m in runtime.modules for h in m.handlers]
-        runtime.bus.register(handlers)
-        await runtime.bus.start()
-        relay = start_background_relay(runtime) if settings.relay_in_process else None
+        # Embedded mode relays and handles events here; otherwise `campus worker` does, and
+        # this process only knows the handlers (to replay dead letters).
+        embedded = settings.relay_in_process
+        pipeline = EventPipeline(runtime, consume=embedded, relay=embedded)
+        if embedded:
+            await pipeline.start()
+        else:
+            runtime.bus.register(h for m in runtime.modules for h in m.handlers)
         try:
             yield
         finally:
-            if relay is not None:
-                await relay.stop()
+            await pipeline.stop()
             await runtime.close()
 
     app = FastAPI(
@@ -68,7 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     app.state.runtime = runtime
-    install_error_handlers(app)
+    install_error_handlers(app, html_error_page)
     _mount_modules(app, runtime)
     app.add_middleware(
         KernelMiddleware,
@@ -79,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             p for m in runtime.modules for p in m.extra.get("csrf_exempt", ())
         ),
     )
+    install_observability(app, runtime)
     return app
 
 
@@ -95,12 +109,21 @@ def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
     templates.add_global("csrf_token", csrf_token_of)
     templates.add_global("menu", _menu(runtime.modules))
     templates.add_global("modules", runtime.modules)
+    templates.add_global("may_open", may_open)
+    templates.add_global("visible_entries", visible_entries)
+    templates.add_global("is_active", is_active)
+    # The operator's name for the site; the default has an English translation.
+    templates.add_global("site_name", _(runtime.settings.site_name))
+    templates.add_global("campus_version", campus.__version__)
     runtime.templates = templates
     for module in runtime.modules:
         for router in module.routers:
             app.include_router(router)
         for page in module.pages:
             app.include_router(page, include_in_schema=False)
+    # The header's search box submits to the search page, so it shows only when one is mounted.
+    page_routes = [route for m in runtime.modules for page in m.pages for route in page.routes]
+    templates.add_global("search_path", page_route_path(page_routes, SEARCH_ROUTE))
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -73,8 +74,38 @@ def _redact(url: str) -> str:
 
 
 async def import_people(settings: Settings, data: bytes, only_valid: bool) -> list[str]:
-    raise SystemExit("人员导入尚未提供")
+    """Import people from an .xlsx (the admin page's template); the report as lines of text."""
+    from campus.kernel.errors import Problem
+    from campus.kernel.i18n import translate
+    from campus.platform.users import service as users
+
+    runtime = build_runtime(settings)
+    try:
+        async with runtime.db.transaction() as session:
+            report = await users.import_people(session, data, only_valid=only_valid)
+    except Problem as problem:
+        lines = [str(problem.detail or problem.title)]
+        details = problem.extra.get("report", {}).get("problems", [])
+        lines += [translate("第 {row} 行 {column}：{reason}", **p) for p in details] or [
+            e.render()["reason"] for e in problem.errors if str(e.reason) != lines[0]
+        ]
+        raise SystemExit("\n".join(lines)) from None
+    finally:
+        await runtime.close()
+    lines = [f"已导入 {report.imported} 人（共 {report.total_rows} 行）"]
+    lines += [f"跳过 第 {p.row} 行 {p.column}：{p.reason}" for p in report.problems]
+    return lines
 
 
 async def export_people(settings: Settings, path: Path) -> int:
-    raise SystemExit("人员导出尚未提供")
+    """Write everyone to an .xlsx in the import template's columns; returns how many."""
+    from campus.platform.users import service as users
+
+    runtime = build_runtime(settings)
+    try:
+        async with runtime.db.read() as session:
+            data, count = await users.export_people(session)
+    finally:
+        await runtime.close()
+    await asyncio.to_thread(path.write_bytes, data)
+    return count

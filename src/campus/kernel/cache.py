@@ -1,4 +1,4 @@
-"""Cache, counters, rate limits and pub/sub: in-process (embedded) or Redis, one interface.
+"""Cache, counters, rate limits, locks and pub/sub: in-process (embedded) or Redis, one interface.
 
 Chosen by ``CAMPUS_REDIS_URL``: ``memory://`` or ``redis://host:port/db``.
 """
@@ -6,14 +6,34 @@ Chosen by ``CAMPUS_REDIS_URL``: ``memory://`` or ``redis://host:port/db``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 import time
 from abc import ABC, abstractmethod
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from redis import asyncio as aioredis
+
+REDIS_CONNECT_TIMEOUT = 5.0
+# Commands wait up to REDIS_POOL_WAIT for one of REDIS_POOL_SIZE connections instead of failing
+# when a burst of requests needs more at once.
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT = 5.0
+# Each subscription holds a connection while it lives; they come from a pool of their own so
+# that many listeners cannot starve ordinary commands.
+REDIS_SUBSCRIBER_POOL_SIZE = 1000
+SUBSCRIBE_CONFIRM_TIMEOUT = 5.0
+
+# Deletes a key only while it still holds the caller's value (a lock's owner token).
+_COMPARE_AND_DELETE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -21,6 +41,63 @@ class RateDecision:
     allowed: bool
     remaining: int
     retry_after: float
+
+
+class Subscription(ABC):
+    """The messages published to one channel once the subscription has started.
+
+    ``async with cache.subscribe(channel) as messages:`` starts it before the block runs, so
+    nothing published inside the block is missed; a bare ``async for`` starts it on the first
+    iteration. Closing it (leaving the block, or ``aclose()``) unsubscribes.
+    """
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._started = False
+        self._closed = False
+
+    @abstractmethod
+    async def _start(self) -> None: ...
+
+    @abstractmethod
+    async def _receive(self) -> bytes: ...
+
+    @abstractmethod
+    async def _stop(self) -> None: ...
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        try:
+            await self._start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._stop()
+            raise
+        self._started = True
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._started:
+            await self._stop()
+
+    async def __aenter__(self) -> Subscription:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        await self.start()
+        return await self._receive()
 
 
 class Cache(ABC):
@@ -39,6 +116,10 @@ class Cache(ABC):
     async def delete(self, *keys: str) -> None: ...
 
     @abstractmethod
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        """Delete ``key`` only while it holds ``value``, atomically; returns whether it did."""
+
+    @abstractmethod
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         """Add to a counter atomically; ``ttl`` is set when the counter is created."""
 
@@ -46,8 +127,8 @@ class Cache(ABC):
     async def publish(self, channel: str, message: bytes) -> None: ...
 
     @abstractmethod
-    def subscribe(self, channel: str) -> AsyncIterator[bytes]:
-        """Messages published to ``channel`` from now on, until the iterator is closed."""
+    def subscribe(self, channel: str) -> Subscription:
+        """Messages published to ``channel`` once the subscription has started."""
 
     @abstractmethod
     async def ping(self) -> None: ...
@@ -65,9 +146,18 @@ class Cache(ABC):
 
 
 class MemoryCache(Cache):
-    def __init__(self) -> None:
+    """One process's cache. Expired entries are purged as writes go on, so keys that are never
+    read again (rate-limit windows, one-off tokens) do not pile up."""
+
+    def __init__(self, sweep_every: int = 1024) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
-        self._channels: dict[str, set[asyncio.Queue[bytes]]] = defaultdict(set)
+        self._channels: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._sweep_every = sweep_every
+        self._writes_until_sweep = sweep_every
+
+    def __len__(self) -> int:
+        """Entries held, including expired ones not yet purged."""
+        return len(self._data)
 
     def _alive(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -79,6 +169,22 @@ class MemoryCache(Cache):
             return None
         return value
 
+    def _store(self, key: str, value: bytes, expires: float | None) -> None:
+        self._data[key] = (value, expires)
+        self._writes_until_sweep -= 1
+        if self._writes_until_sweep <= 0:
+            self.purge_expired()
+            # As many writes until the next sweep as entries survived this one: constant cost
+            # per write, and at most about twice the live entries are ever held.
+            self._writes_until_sweep = max(self._sweep_every, len(self._data))
+
+    def purge_expired(self) -> int:
+        now = time.monotonic()
+        dead = [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]
+        for key in dead:
+            del self._data[key]
+        return len(dead)
+
     @staticmethod
     def _expiry(ttl: float | None) -> float | None:
         return None if ttl is None else time.monotonic() + ttl
@@ -87,23 +193,29 @@ class MemoryCache(Cache):
         return self._alive(key)
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        self._data[key] = (value, self._expiry(ttl))
+        self._store(key, value, self._expiry(ttl))
 
     async def set_if_absent(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         if self._alive(key) is not None:
             return False
-        self._data[key] = (value, self._expiry(ttl))
+        self._store(key, value, self._expiry(ttl))
         return True
 
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._data.pop(key, None)
 
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        if self._alive(key) != value:
+            return False
+        del self._data[key]
+        return True
+
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         current = self._alive(key)
         if current is None:
             value = amount
-            self._data[key] = (str(value).encode(), self._expiry(ttl))
+            self._store(key, str(value).encode(), self._expiry(ttl))
         else:
             value = int(current) + amount
             self._data[key] = (str(value).encode(), self._data[key][1])
@@ -113,22 +225,49 @@ class MemoryCache(Cache):
         for queue in list(self._channels.get(channel, ())):
             queue.put_nowait(message)
 
-    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._channels[channel].add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._channels[channel].discard(queue)
+    def subscribe(self, channel: str) -> Subscription:
+        return _MemorySubscription(self._channels, channel)
 
     async def ping(self) -> None:
         return None
 
 
+class _MemorySubscription(Subscription):
+    def __init__(self, channels: dict[str, set[asyncio.Queue[bytes]]], channel: str) -> None:
+        super().__init__(channel)
+        self._channels = channels
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def _start(self) -> None:
+        self._channels.setdefault(self.channel, set()).add(self._queue)
+
+    async def _receive(self) -> bytes:
+        return await self._queue.get()
+
+    async def _stop(self) -> None:
+        listeners = self._channels.get(self.channel)
+        if listeners is not None:
+            listeners.discard(self._queue)
+            if not listeners:
+                del self._channels[self.channel]
+
+
 class RedisCache(Cache):
     def __init__(self, url: str) -> None:
-        self._redis = aioredis.from_url(url)
+        commands = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=REDIS_POOL_WAIT,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        )
+        subscribers = aioredis.ConnectionPool.from_url(
+            url,
+            max_connections=REDIS_SUBSCRIBER_POOL_SIZE,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        )
+        self._redis = aioredis.Redis.from_pool(commands)
+        self._subscriber = aioredis.Redis.from_pool(subscribers)
+        self._compare_and_delete = self._redis.register_script(_COMPARE_AND_DELETE)
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(key)
@@ -144,33 +283,61 @@ class RedisCache(Cache):
         if keys:
             await self._redis.delete(*keys)
 
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        return bool(await self._compare_and_delete(keys=[key], args=[value]))
+
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incrby(key, amount)
             if ttl is not None:
-                pipe.pexpire(key, max(1, int(ttl * 1000)), nx=True)
+                # Creates the counter with its expiry only if it does not exist (any Redis version).
+                pipe.set(key, 0, px=_ms(ttl), nx=True)
+            pipe.incrby(key, amount)
             result = await pipe.execute()
-        return int(result[0])
+        return int(result[-1])
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._redis.publish(channel, message)
 
-    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
-        pubsub = self._redis.pubsub()
-        await pubsub.subscribe(channel)
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    yield bytes(message["data"])
-        finally:
-            await pubsub.unsubscribe(channel)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+    def subscribe(self, channel: str) -> Subscription:
+        return _RedisSubscription(self._subscriber, channel)
 
     async def ping(self) -> None:
         await self._redis.ping()
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        try:
+            await self._redis.aclose()
+        finally:
+            await self._subscriber.aclose()
+
+
+class _RedisSubscription(Subscription):
+    def __init__(self, redis: aioredis.Redis, channel: str) -> None:
+        super().__init__(channel)
+        self._pubsub = redis.pubsub()
+
+    async def _start(self) -> None:
+        await self._pubsub.subscribe(self.channel)
+        # SUBSCRIBE is only in effect once Redis confirms it; wait, so no later publish is missed.
+        async with asyncio.timeout(SUBSCRIBE_CONFIRM_TIMEOUT):
+            while True:
+                message = await self._pubsub.get_message(timeout=SUBSCRIBE_CONFIRM_TIMEOUT)
+                if message is not None and message.get("type") == "subscribe":
+                    return
+
+    async def _receive(self) -> bytes:
+        while True:
+            message: dict[str, Any] | None = await self._pubsub.get_message(
+                ignore_subscribe_messages=True, timeout=None
+            )
+            if message is not None and message.get("type") == "message":
+                return bytes(message["data"])
+
+    async def _stop(self) -> None:
+        try:
+            await self._pubsub.unsubscribe(self.channel)
+        finally:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def _ms(ttl: float | None) -> int | None:
@@ -187,10 +354,16 @@ def create_cache(url: str) -> Cache:
 
 @asynccontextmanager
 async def lock(cache: Cache, key: str, ttl: float = 30.0) -> AsyncIterator[bool]:
-    """A best-effort exclusive lock; yields whether it was obtained."""
-    got = await cache.set_if_absent(f"lock:{key}", b"1", ttl)
+    """A best-effort exclusive lock that expires after ``ttl``; yields whether it was obtained.
+
+    Each holder stores its own token and releases only a lock still holding it, so a holder whose
+    lock expired cannot release the lock someone else has taken since.
+    """
+    name = f"lock:{key}"
+    token = secrets.token_bytes(16)
+    got = await cache.set_if_absent(name, token, ttl)
     try:
         yield got
     finally:
         if got:
-            await cache.delete(f"lock:{key}")
+            await cache.delete_if_equal(name, token)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         default="campus-demo-secret-change-me",
         description="Signs session cookies and CSRF tokens; set a long random value in production",
     )
+    site_name: str = Field(
+        default="智慧校园", description="The name in the page header, e.g. 某某大学智慧校园"
+    )
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     modules: str = Field(default="*", description="Comma-separated module names to serve, * = all")
     environment: Literal["development", "production", "test"] = "development"
@@ -38,7 +41,19 @@ class Settings(BaseSettings):
     relay_in_process: bool = Field(
         default=True, description="Run the outbox relay inside the web process (embedded mode)"
     )
+    event_max_attempts: int = Field(
+        default=5, ge=1, description="Attempts per event and handler before it is dead-lettered"
+    )
+    event_retry_base_seconds: float = Field(
+        default=0.5, ge=0, description="Wait after a handler's first failure; doubles each time"
+    )
+    event_retry_max_seconds: float = Field(
+        default=30.0, ge=0, description="Longest wait between two attempts of a handler"
+    )
     session_max_age_seconds: int = 8 * 3600
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token for /metrics from other hosts; loopback needs none"
+    )
 
     @property
     def is_sqlite(self) -> bool:

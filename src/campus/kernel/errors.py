@@ -7,6 +7,7 @@ any unexpected exception into ``application/problem+json``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,7 @@ _VALIDATION_REASONS: dict[str, str] = {
     "date_parsing": "日期格式不正确，应为 YYYY-MM-DD",
     "date_from_datetime_parsing": "日期格式不正确，应为 YYYY-MM-DD",
     "datetime_parsing": "时间格式不正确",
+    "datetime_from_date_parsing": "时间格式不正确",
     "uuid_parsing": "标识格式不正确",
     "json_invalid": "JSON 格式不正确",
     "model_attributes_type": "应为对象",
@@ -202,23 +204,43 @@ _STATUS_PROBLEMS: dict[int, type[Problem]] = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Renders a problem as a page for a browser, or returns None to answer with problem+json.
+HtmlErrorPage = Callable[[Request, Problem], Response | None]
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (or an htmx request from one); never the JSON API."""
+    if request.url.path.startswith("/api/"):
+        return False
+    if request.headers.get("hx-request") == "true":
+        return True
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None) -> None:
+    """Answer every failure with problem+json; pages asked for by a browser go to ``html_page``."""
+
+    def respond(request: Request, problem: Problem) -> Response:
+        if html_page is not None and wants_html(request):
+            page = html_page(request, problem)
+            if page is not None:
+                return page
+        return problem_response(problem, request)
+
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return problem_response(exc, request)
+        return respond(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = validation_field_errors(list(exc.errors()))
-        return problem_response(
-            InvalidInput(_("输入不合法，请检查标出的字段"), errors=errors), request
-        )
+        return respond(request, InvalidInput(_("输入不合法，请检查标出的字段"), errors=errors))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         cls = _STATUS_PROBLEMS.get(exc.status_code)
         problem = cls() if cls else Problem(str(exc.detail), status=exc.status_code)
-        response = problem_response(problem, request)
+        response = respond(request, problem)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
@@ -227,7 +249,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled_error", path=request.url.path)
         problem = Problem(_("服务器内部错误，已记录，请稍后再试"), status=500)
         problem.slug = "internal-error"
-        return problem_response(problem, request)
+        return respond(request, problem)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

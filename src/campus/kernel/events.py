@@ -2,7 +2,10 @@
 
 An action calls ``emit`` inside its transaction: the event is a row in ``outbox``, committed or
 rolled back together with the change it describes. The relay (``campus.kernel.relay``) publishes
-committed rows to the bus; handlers remember which event ids they have processed.
+committed rows to the bus (``campus.kernel.bus``). Each handler remembers the event ids it has
+processed in ``event_processed``, written in the same transaction as the handler's own writes, so
+a redelivered event changes nothing twice. A delivery that keeps failing lands in
+``event_dead_letter`` for an administrator to replay.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,6 +60,41 @@ class OutboxRow(Base):
             actor_id=self.actor_id,
             request_id=self.request_id,
         )
+
+
+class ProcessedEvent(Base):
+    """An event a handler has processed; the primary key makes a second processing impossible."""
+
+    __tablename__ = "event_processed"
+    __table_args__ = (Index("ix_event_processed_processed_at", "processed_at"),)
+
+    handler: Mapped[str] = mapped_column(String(120), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeadLetter(Base):
+    """A delivery that failed every attempt: the whole event, kept until it is replayed."""
+
+    __tablename__ = "event_dead_letter"
+    __table_args__ = (
+        UniqueConstraint("handler", "event_id"),
+        Index("ix_event_dead_letter_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    handler: Mapped[str] = mapped_column(String(120), index=True)
+    event_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    replayed_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+
+    def to_event(self) -> Event:
+        return Event.model_validate(self.event)
 
 
 async def emit(session: AsyncSession, name: str, payload: BaseModel | dict[str, Any]) -> Event:

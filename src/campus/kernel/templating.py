@@ -1,21 +1,27 @@
 """Server-rendered pages: one Jinja2 environment whose search path holds every module's templates.
 
 Autoescaping is on for every template. Pages call ``render``; the layout, navigation, CSRF token
-and translations are available to every template.
+and translations are available to every template. ``flash`` carries a message across a redirect
+to the next page the browser renders (post, redirect, get).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from campus.kernel import context
-from campus.kernel.i18n import get_locale, translate
+from campus.kernel.i18n import LazyText, get_locale, translate
+
+FLASH_COOKIE = "campus_flash"
+FlashLevel = Literal["success", "info", "warning", "danger"]
+FLASH_LEVELS: tuple[str, ...] = ("success", "info", "warning", "danger")
 
 
 class Templates:
@@ -36,15 +42,61 @@ class Templates:
     def render(
         self, request: Request, name: str, status_code: int = 200, **values: Any
     ) -> HTMLResponse:
-        data: dict[str, Any] = {"request": request, "principal": context.current().principal}
+        # htmx swaps fragments that have no alert area: leave the message for the next full page.
+        flashes = [] if request.headers.get("hx-request") == "true" else _read_flashes(request)
+        data: dict[str, Any] = {
+            "request": request,
+            "principal": context.current().principal,
+            "flashes": flashes,
+        }
         for processor in self.context_processors:
             data.update(processor(request))
         data.update(values)
         html = self.env.get_template(name).render(data)
-        return HTMLResponse(html, status_code=status_code)
+        response = HTMLResponse(html, status_code=status_code)
+        if flashes:
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        return response
 
 
 def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
     """Render a template with the app's environment (the one the app factory made)."""
     templates: Templates = request.app.state.runtime.templates
     return templates.render(request, name, status_code, **values)
+
+
+def flash(
+    request: Request, response: Response, message: LazyText | str, level: FlashLevel = "success"
+) -> None:
+    """Show ``message`` in the alert area of the next page rendered for this browser.
+
+    One message per response; it is signed, so nobody can make the site display their text.
+    """
+    settings = request.app.state.runtime.settings
+    response.set_cookie(
+        FLASH_COOKIE,
+        _serializer(request).dumps([level, str(message)]),
+        max_age=300,
+        httponly=True,
+        samesite="lax",
+        secure=settings.environment == "production",
+        path="/",
+    )
+
+
+def _serializer(request: Request) -> URLSafeSerializer:
+    secret: str = request.app.state.runtime.settings.secret_key
+    return URLSafeSerializer(secret, salt="campus.flash")
+
+
+def _read_flashes(request: Request) -> list[tuple[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        level, message = _serializer(request).loads(raw)
+    except (BadSignature, ValueError, TypeError):
+        return []
+    if level not in FLASH_LEVELS or not isinstance(message, str):
+        return []
+    return [(level, message)]

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -140,7 +141,9 @@ class KernelMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise PayloadTooLarge(_("上传内容不能超过 {mb} MB", mb=limit // 1048576))
+                    # An HTTPException, because FastAPI turns any other error met while it
+                    # reads a body parameter into a 400; the error handlers make it a 413 problem.
+                    raise HTTPException(413)
             return message
 
         return limited

@@ -20,6 +20,8 @@ BUILTIN_ROLES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "staff": ("教职工", ["users.person.read", "users.org.read"]),
+    "teacher": ("教师", ["users.person.read", "users.org.read"]),
+    "counselor": ("辅导员", ["users.person.read", "users.org.read"]),
     "student": ("学生", []),
 }
 

@@ -76,7 +76,8 @@ class Identity(Base):
     """A number a person is known by: student number (学号), staff number (工号)."""
 
     __tablename__ = "users_identity"
-    __table_args__ = (UniqueConstraint("kind", "value"),)
+    # A number names one person; a person holds at most one number of each kind.
+    __table_args__ = (UniqueConstraint("kind", "value"), UniqueConstraint("person_id", "kind"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(
@@ -103,3 +104,4 @@ class Position(Base):
         BigId, ForeignKey("users_class.id", ondelete="CASCADE"), nullable=True, index=True
     )
     title: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

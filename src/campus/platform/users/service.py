@@ -1,52 +1,47 @@
-"""The user center's public interface. Other modules call these; they return schemas."""
+"""The user center's public interface. Other modules call these; they return schemas, never
+ORM objects."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.platform.users.models import Identity, Person
-from campus.platform.users.schemas import PersonRef
+from campus.kernel.context import Principal
+from campus.platform.users import actions, excel, idcard, queries, standards, validation
+from campus.platform.users.models import Identity, OrgUnit, Person
+from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
+from campus.platform.users.schemas import (
+    ClassOut,
+    ImportReport,
+    OrgTreeNode,
+    OrgUnitOut,
+    PersonDetail,
+    PersonRef,
+    PositionOut,
+)
 
 
-async def find_person_by_login(session: AsyncSession, login: str) -> PersonRef | None:
-    """The person whose student number, staff number, phone or email is ``login``."""
-    login = login.strip()
-    if not login:
-        return None
-    row = (
-        await session.execute(
-            select(Person, Identity.value)
-            .join(Identity, Identity.person_id == Person.id)
-            .where(Identity.value == login)
-            .limit(1)
-        )
-    ).first()
-    if row is None:
-        row = (
-            await session.execute(
-                select(Person, Identity.value)
-                .outerjoin(Identity, Identity.person_id == Person.id)
-                .where(or_(Person.phone == login, Person.email == login.lower()))
-                .limit(1)
-            )
-        ).first()
-    if row is None:
-        return None
-    person, number = row
-    return _ref(person, number)
+class PersonAccess(StrEnum):
+    """How much of a person's record a reader may see."""
+
+    NONE = "none"
+    MASKED = "masked"  # everything, with the identity number and phone masked
+    FULL = "full"
 
 
-async def get_person_ref(session: AsyncSession, person_id: int) -> PersonRef | None:
-    row = (
-        await session.execute(
-            select(Person, Identity.value)
-            .outerjoin(Identity, Identity.person_id == Person.id)
-            .where(Person.id == person_id)
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else _ref(row[0], row[1])
+def access_person(principal: Principal | None, person_id: int) -> PersonAccess:
+    """A person always reads their own record in full; others need ``users.person.read``, and
+    ``users.person.sensitive`` to see identity numbers and phones unmasked."""
+    if principal is None:
+        return PersonAccess.NONE
+    if principal.person_id == person_id:
+        return PersonAccess.FULL
+    if not principal.can(PERSON_READ):
+        return PersonAccess.NONE
+    return PersonAccess.FULL if principal.can(PERSON_SENSITIVE) else PersonAccess.MASKED
 
 
 def _ref(person: Person, number: str | None) -> PersonRef:
@@ -55,5 +50,241 @@ def _ref(person: Person, number: str | None) -> PersonRef:
     return ref
 
 
+# ---------------------------------------------------------------- people
+
+
+async def find_person_by_login(session: AsyncSession, login: str) -> PersonRef | None:
+    """The person whose student number, staff number, phone or email is ``login``."""
+    login = login.strip()
+    if not login:
+        return None
+    person_id = await session.scalar(select(Identity.person_id).where(Identity.value == login))
+    if person_id is None:
+        person_id = await session.scalar(
+            select(Person.id)
+            .where(or_(Person.phone == login, Person.email == login.lower()))
+            .order_by(Person.id)
+            .limit(1)
+        )
+    return None if person_id is None else await get_person_ref(session, person_id)
+
+
+async def get_person_ref(session: AsyncSession, person_id: int) -> PersonRef | None:
+    found = await queries.person_with_number(session, person_id)
+    return None if found is None else _ref(*found)
+
+
+get_person = get_person_ref
+
+
+async def get_people(session: AsyncSession, person_ids: list[int]) -> dict[int, PersonRef]:
+    """Several people at once, by id; ids that do not exist are left out."""
+    result: dict[int, PersonRef] = {}
+    number = queries.primary_number()
+    for start in range(0, len(person_ids), 900):
+        chunk = person_ids[start : start + 900]
+        rows = await session.execute(select(Person, number).where(Person.id.in_(chunk)))
+        for person, value in rows.all():
+            result[person.id] = _ref(person, value)
+    return result
+
+
+async def person_detail(
+    session: AsyncSession, person_id: int, access: PersonAccess = PersonAccess.MASKED
+) -> PersonDetail | None:
+    """The whole record as the detail page shows it, masked unless ``access`` is FULL."""
+    if access is PersonAccess.NONE:
+        return None
+    found = await queries.person_with_number(session, person_id)
+    if found is None:
+        return None
+    person, number = found
+    detail = PersonDetail.model_validate(person)
+    detail.number = number
+    numbers = await queries.identities_of(session, person_id)
+    detail.student_no, detail.staff_no = numbers.get("student_no"), numbers.get("staff_no")
+    detail.gender_name = standards.gender().name_of(person.gender)
+    detail.ethnicity_name = standards.ethnicity().name_of(person.ethnicity)
+    detail.political_status_name = standards.political_status().name_of(person.political_status)
+    detail.native_place_name = (
+        standards.divisions().full_name_of(person.native_place) if person.native_place else None
+    )
+    unit = await queries.org_unit(session, person.org_unit_id)
+    if unit is not None:
+        detail.org_unit_name = unit.name
+        detail.org_path = [
+            OrgUnitOut.model_validate(u) for u in await queries.org_ancestors(session, unit)
+        ]
+    if person.class_id is not None:
+        admin_class = await queries.admin_class(session, person.class_id)
+        detail.class_name = admin_class.name if admin_class else None
+    detail.positions = await positions_of(session, person_id)
+    if access is not PersonAccess.FULL:
+        detail.id_number = idcard.mask(detail.id_number)
+        detail.phone = validation.mask_phone(detail.phone)
+        detail.masked = True
+    return detail
+
+
+async def search_people(session: AsyncSession, q: str, limit: int = 20) -> list[PersonRef]:
+    """People whose name or number starts with ``q``, numbers first in order."""
+    q = q.strip()
+    if not q:
+        return []
+    rows = await queries.people_rows(
+        session, queries.PeopleFilter(q=q), sort="number", limit=max(1, min(limit, 200))
+    )
+    return [_ref(row.person, row.number) for row in rows]
+
+
 async def all_person_ids(session: AsyncSession) -> list[int]:
     return list(await session.scalars(select(Person.id).order_by(Person.id)))
+
+
+# ---------------------------------------------------------------- org units
+
+
+async def get_org_unit(session: AsyncSession, org_unit_id: int) -> OrgUnitOut | None:
+    unit = await queries.org_unit(session, org_unit_id)
+    return None if unit is None else OrgUnitOut.model_validate(unit)
+
+
+async def find_org_unit_by_code(session: AsyncSession, code: str) -> OrgUnitOut | None:
+    unit = await queries.org_unit_by_code(session, code)
+    return None if unit is None else OrgUnitOut.model_validate(unit)
+
+
+async def org_children(session: AsyncSession, parent_id: int | None) -> list[OrgTreeNode]:
+    """The units directly below ``parent_id`` (the roots for None), with their child counts."""
+    return [
+        OrgTreeNode.model_validate(unit).model_copy(update={"child_count": count})
+        for unit, count in await queries.org_children(session, parent_id)
+    ]
+
+
+async def org_tree(session: AsyncSession, root_id: int | None = None) -> list[OrgTreeNode]:
+    """The whole tree (or the subtree under ``root_id``), children in display order."""
+    units = await queries.all_org_units(session)
+    nodes = {u.id: OrgTreeNode.model_validate(u) for u in units}
+    roots: list[OrgTreeNode] = []
+    for unit in units:
+        node = nodes[unit.id]
+        parent = nodes.get(unit.parent_id) if unit.parent_id is not None else None
+        if parent is None:
+            roots.append(node)
+        else:
+            parent.children.append(node)
+            parent.child_count += 1
+    if root_id is not None:
+        return [nodes[root_id]] if root_id in nodes else []
+    return roots
+
+
+async def org_subtree_ids(session: AsyncSession, org_unit_id: int) -> list[int]:
+    """``org_unit_id`` and the ids of every unit below it."""
+    unit = await queries.org_unit(session, org_unit_id)
+    if unit is None:
+        return []
+    return sorted(u.id for u in await queries.subtree(session, unit))
+
+
+async def members_of_org(
+    session: AsyncSession,
+    org_unit_id: int,
+    *,
+    subtree: bool = False,
+    person_type: str | None = None,
+    status: str | None = "active",
+) -> list[PersonRef]:
+    """The people of an org unit (and of every unit below it when ``subtree``)."""
+    unit = await queries.org_unit(session, org_unit_id)
+    if unit is None:
+        return []
+    f = queries.PeopleFilter(
+        org_unit_id=unit.id,
+        org_path=unit.path if subtree else None,
+        person_type=person_type,
+        status=status,
+    )
+    rows = await queries.people_rows(session, f, sort="number")
+    return [_ref(row.person, row.number) for row in rows]
+
+
+# ---------------------------------------------------------------- classes and positions
+
+
+async def get_class(session: AsyncSession, class_id: int) -> ClassOut | None:
+    admin_class = await queries.admin_class(session, class_id)
+    return None if admin_class is None else ClassOut.model_validate(admin_class)
+
+
+async def members_of_class(
+    session: AsyncSession, class_id: int, status: str | None = "active"
+) -> list[PersonRef]:
+    rows = await queries.people_rows(
+        session, queries.PeopleFilter(class_id=class_id, status=status), sort="number"
+    )
+    return [_ref(row.person, row.number) for row in rows]
+
+
+async def positions_of(session: AsyncSession, person_id: int) -> list[PositionOut]:
+    return [PositionOut.model_validate(p) for p in await queries.positions_of(session, person_id)]
+
+
+async def holders_of(
+    session: AsyncSession,
+    kind: str,
+    *,
+    org_unit_id: int | None = None,
+    class_id: int | None = None,
+) -> list[PersonRef]:
+    """Who holds a position of ``kind`` on that org unit or class (e.g. the dean of a college)."""
+    rows = await queries.holders(
+        session, kind, org_unit_ids=[org_unit_id] if org_unit_id else [], class_id=class_id
+    )
+    return await _refs_of_holders(session, rows)
+
+
+async def counselors_of(session: AsyncSession, person_id: int) -> list[PersonRef]:
+    """The counselors of a student: those of their class, else the nearest org unit up the tree
+    that has any."""
+    person = await session.get(Person, person_id)
+    if person is None:
+        return []
+    if person.class_id is not None:
+        rows = await queries.holders(session, "counselor", class_id=person.class_id)
+        if rows:
+            return await _refs_of_holders(session, rows)
+    unit = await session.get(OrgUnit, person.org_unit_id)
+    if unit is None:
+        return []
+    for ancestor in reversed(await queries.org_ancestors(session, unit)):
+        rows = await queries.holders(session, "counselor", org_unit_ids=[ancestor.id])
+        if rows:
+            return await _refs_of_holders(session, rows)
+    return []
+
+
+async def _refs_of_holders(
+    session: AsyncSession, rows: Sequence[tuple[object, Person]]
+) -> list[PersonRef]:
+    ids = list(dict.fromkeys(person.id for _position, person in rows))
+    people = await get_people(session, ids)
+    return [people[i] for i in ids if i in people]
+
+
+# ---------------------------------------------------------------- Excel, for the command line
+
+
+async def import_people(
+    session: AsyncSession, data: bytes, *, only_valid: bool, dry_run: bool = False
+) -> ImportReport:
+    """Import an .xlsx in the template's columns, as the admin page does (same checks, same
+    all-or-nothing rule); raises the same problems (InvalidInput with the report…)."""
+    return await actions.check_import_people(session, data, only_valid=only_valid, dry_run=dry_run)
+
+
+async def export_people(session: AsyncSession) -> tuple[bytes, int]:
+    """Everyone as an .xlsx in the template's columns, unmasked; and how many people."""
+    rows = await queries.people_rows(session, queries.PeopleFilter(), sort="number")
+    return excel.export(rows, full=True), len(rows)

@@ -1,5 +1,5 @@
 from campus.kernel.i18n import _
-from campus.kernel.manifest import Module
+from campus.kernel.manifest import MenuEntry, Module
 from campus.web.portal import pages
 
 MODULE = Module(
@@ -8,4 +8,5 @@ MODULE = Module(
     package="campus.web.portal",
     depends=("auth",),
     pages=(pages.router,),
+    menu=(MenuEntry(_("首页"), "/", icon="home", order=0),),
 )

@@ -1,4 +1,4 @@
-"""Portal pages."""
+"""Portal pages: the home page and the language switch."""
 
 from __future__ import annotations
 
@@ -6,14 +6,42 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from campus.kernel import context
+from campus.kernel.deps import RuntimeDep
+from campus.kernel.errors import NotFound
+from campus.kernel.i18n import SUPPORTED_LOCALES, _
 from campus.kernel.templating import render
+from campus.kernel.web import LOCALE_COOKIE
 from campus.platform.access.service import public
+from campus.web.layouts.shell import login_url, safe_path
+from campus.web.portal.tiles import module_tiles
 
 router = APIRouter(tags=["portal"])
 
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
 
 @router.get("/", dependencies=[public()])
-async def home(request: Request) -> Response:
-    if context.current().principal is None:
-        return RedirectResponse("/login", status_code=303)
-    return render(request, "portal/home.html")
+async def home(request: Request, rt: RuntimeDep) -> Response:
+    principal = context.current().principal
+    if principal is None:
+        return RedirectResponse(login_url("/"), status_code=303)
+    tiles = module_tiles(rt.modules, principal)
+    return render(request, "portal/home.html", tiles=tiles)
+
+
+@router.get("/locale/{code}", dependencies=[public()])
+async def switch_locale(code: str, rt: RuntimeDep, next: str = "/") -> Response:
+    """Remember the interface language in a cookie and go back to the page it was chosen on."""
+    if code not in SUPPORTED_LOCALES:
+        raise NotFound(_("不支持的语言：{code}", code=code))
+    response = RedirectResponse(safe_path(next), status_code=303)
+    response.set_cookie(
+        LOCALE_COOKIE,
+        code,
+        max_age=LOCALE_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=rt.settings.environment == "production",
+        path="/",
+    )
+    return response

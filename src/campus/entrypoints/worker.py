@@ -1,0 +1,94 @@
+"""``campus worker``: the outbox relay, the event handlers' consumers and the scheduled jobs.
+
+Any number of workers may run side by side. SIGTERM or SIGINT stops one cleanly: the relay
+finishes its batch, the consumers stop taking messages and finish those they hold (unfinished
+ones go back to the queue), running jobs finish, then the connections close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+import structlog
+
+from campus.entrypoints.http import build_runtime
+from campus.kernel import runtime as runtime_module
+from campus.kernel.config import Settings
+from campus.kernel.jobs import JobRunner
+from campus.kernel.logging import configure_logging
+from campus.kernel.manifest import ScheduledJob
+from campus.kernel.relay import EventPipeline, purge_delivered
+from campus.kernel.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def kernel_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """Jobs of the kernel itself, next to those the manifests declare."""
+
+    async def purge() -> None:
+        removed = await purge_delivered(runtime.db)
+        log.info("delivered_events_purged", rows=removed)
+
+    return [ScheduledJob("kernel.purge_delivered_events", PURGE_EVERY_SECONDS, purge)]
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Run until ``stop`` is set or, with ``handle_signals``, the process gets SIGTERM/SIGINT."""
+    configure_logging(settings.log_level, json=settings.environment == "production")
+    runtime = runtime or build_runtime(settings)
+    runtime_module.set_current(runtime)
+    stop = stop or asyncio.Event()
+    restore_signals = _stop_on_signals(stop) if handle_signals else _nothing
+    pipeline = EventPipeline(runtime, consume=True, relay=True)
+    jobs = JobRunner(
+        [*kernel_jobs(runtime), *(job for m in runtime.modules for job in m.jobs)], runtime.cache
+    )
+    try:
+        await pipeline.start()
+        jobs.start()
+        log.info(
+            "worker_started",
+            handlers=[h.name for h in runtime.bus.handlers],
+            jobs=[job.name for job in jobs.jobs],
+        )
+        await stop.wait()
+        log.info("worker_stopping")
+    finally:
+        await jobs.stop()
+        await pipeline.stop()
+        await runtime.close()
+        restore_signals()
+        log.info("worker_stopped")
+
+
+def _nothing() -> None:
+    return None
+
+
+def _stop_on_signals(stop: asyncio.Event) -> Callable[[], None]:
+    """Make SIGTERM and SIGINT set ``stop``; returns the function that undoes it."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Only the main thread may handle signals; elsewhere the caller stops us with ``stop``.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+
+    def restore() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return restore

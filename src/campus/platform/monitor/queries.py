@@ -1,0 +1,133 @@
+"""Reads of the monitoring center: the kernel's dead letters and audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campus.kernel.audit import AuditEntry
+from campus.kernel.errors import InvalidInput, NotFound
+from campus.kernel.events import DeadLetter
+from campus.kernel.i18n import _
+from campus.platform.monitor.schemas import (
+    AuditEntryOut,
+    AuditFilter,
+    DeadLetterDetail,
+    DeadLetterFilter,
+    DeadLetterOut,
+    Page,
+)
+from campus.platform.users import service as users
+
+
+def name_or_below(column: Any, value: str) -> ColumnElement[bool]:
+    """``users`` matches ``users`` and ``users.person.created``, but not ``usersx``."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(column == value, column.like(escaped + ".%", escape="\\"))
+
+
+async def _page(session: AsyncSession, query: Select[Any], page: int, size: int) -> tuple[Any, int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (await session.scalars(query.offset((page - 1) * size).limit(size))).all()
+    return rows, int(total or 0)
+
+
+async def list_dead_letters(
+    session: AsyncSession, filters: DeadLetterFilter
+) -> Page[DeadLetterOut]:
+    query = select(DeadLetter).order_by(DeadLetter.failed_at.desc(), DeadLetter.id.desc())
+    if filters.handler:
+        query = query.where(DeadLetter.handler == filters.handler)
+    if filters.event:
+        query = query.where(name_or_below(DeadLetter.name, filters.event))
+    if filters.effective_state == "pending":
+        query = query.where(DeadLetter.replayed_at.is_(None))
+    elif filters.effective_state == "replayed":
+        query = query.where(DeadLetter.replayed_at.is_not(None))
+    rows, total = await _page(session, query, filters.page, filters.size)
+    return Page[DeadLetterOut](
+        items=[DeadLetterOut.model_validate(row) for row in rows],
+        total=total,
+        page=filters.page,
+        size=filters.size,
+    )
+
+
+async def find_dead_letter(session: AsyncSession, letter_id: int) -> DeadLetter | None:
+    return await session.get(DeadLetter, letter_id)
+
+
+async def get_dead_letter(
+    session: AsyncSession, letter_id: int, handler_known: Callable[[str], bool]
+) -> DeadLetterDetail:
+    letter = await find_dead_letter(session, letter_id)
+    if letter is None:
+        raise NotFound(_("死信事件 {id} 不存在", id=letter_id))
+    return DeadLetterDetail(
+        **DeadLetterOut.model_validate(letter).model_dump(),
+        event=letter.event,
+        error=letter.error,
+        handler_known=handler_known(letter.handler),
+    )
+
+
+async def dead_letter_handlers(session: AsyncSession) -> list[str]:
+    """The handlers that have dead letters, for the filter's choices."""
+    return list(
+        await session.scalars(select(DeadLetter.handler).distinct().order_by(DeadLetter.handler))
+    )
+
+
+async def pending_dead_letters(session: AsyncSession) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(DeadLetter).where(DeadLetter.replayed_at.is_(None))
+    )
+    return int(count or 0)
+
+
+async def list_audit(session: AsyncSession, filters: AuditFilter) -> Page[AuditEntryOut]:
+    if filters.since and filters.until and filters.until <= filters.since:
+        raise InvalidInput.on("until", _("结束时间应晚于起始时间"))
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    actor_id = await _actor_id(session, filters)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if filters.action:
+        query = query.where(name_or_below(AuditEntry.action, filters.action))
+    if filters.target_type:
+        query = query.where(AuditEntry.target_type == filters.target_type)
+    if filters.target_id:
+        query = query.where(AuditEntry.target_id == filters.target_id)
+    if filters.since:
+        query = query.where(AuditEntry.at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.at < filters.until)
+    rows, total = await _page(session, query, filters.page, filters.size)
+    items = [AuditEntryOut.model_validate(row) for row in rows]
+    await _name_actors(session, items)
+    return Page[AuditEntryOut](items=items, total=total, page=filters.page, size=filters.size)
+
+
+async def _actor_id(session: AsyncSession, filters: AuditFilter) -> int | None:
+    if not filters.actor:
+        return filters.actor_id
+    person = await users.find_person_by_login(session, filters.actor)
+    if person is None:
+        raise InvalidInput.on("actor", _("没有账号为“{login}”的人员", login=filters.actor))
+    if filters.actor_id is not None and filters.actor_id != person.id:
+        raise InvalidInput.on("actor", _("账号与操作人 id 不是同一人"))
+    return person.id
+
+
+async def _name_actors(session: AsyncSession, items: list[AuditEntryOut]) -> None:
+    """Put the actors' names and numbers next to their ids (one look-up per distinct actor)."""
+    refs = {}
+    for actor_id in {item.actor_id for item in items if item.actor_id is not None}:
+        refs[actor_id] = await users.get_person_ref(session, actor_id)
+    for item in items:
+        ref = refs.get(item.actor_id) if item.actor_id is not None else None
+        if ref is not None:
+            item.actor_name, item.actor_login = ref.name, ref.number

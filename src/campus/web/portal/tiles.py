@@ -1,0 +1,32 @@
+"""The home page's grid: one tile per enabled module the person may open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from campus.kernel.context import Principal
+from campus.kernel.i18n import LazyText
+from campus.kernel.manifest import MenuEntry, Module
+from campus.web.layouts.shell import may_open
+
+
+@dataclass(frozen=True)
+class ModuleTile:
+    name: str
+    title: LazyText
+    entry: MenuEntry
+
+
+def module_tiles(modules: Iterable[Module], principal: Principal | None) -> list[ModuleTile]:
+    """Each module's first menu entry this person may open; modules with none are left out.
+
+    The home page itself ("/") is no tile: it is where the grid is shown.
+    """
+    tiles = []
+    for module in modules:
+        entries = sorted(module.menu, key=lambda e: e.order)
+        entry = next((e for e in entries if e.path != "/" and may_open(e, principal)), None)
+        if entry is not None:
+            tiles.append(ModuleTile(module.name, module.title, entry))
+    return sorted(tiles, key=lambda t: (t.entry.order, t.name))

@@ -1,0 +1,118 @@
+"""Every failure is RFC 9457 problem+json: unknown routes, wrong methods, bad input, oversized
+bodies and unexpected exceptions alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from campus.kernel.runtime import Runtime
+from tests.kernel.conftest import AppFactory, client_for
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://campus.example.edu.cn/problems/"
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, object] = response.json()
+    assert body["type"] == TYPE_BASE + slug
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+async def test_unknown_route_is_404_problem(anon: httpx.AsyncClient) -> None:
+    response = await anon.get("/api/v1/no-such-thing/17")
+    body = assert_problem(response, 404, "not-found")
+    assert body["title"] == "未找到"
+    assert body["instance"] == "/api/v1/no-such-thing/17"
+
+
+async def test_wrong_method_is_405_problem_naming_the_allowed_ones(
+    anon: httpx.AsyncClient,
+) -> None:
+    response = await anon.delete("/api/v1/auth/me")
+    body = assert_problem(response, 405, "method-not-allowed")
+    assert body["title"] == "不支持该请求方法"
+    assert response.headers["allow"] == "GET"
+
+
+async def test_bad_input_is_422_with_an_error_per_field(anon: httpx.AsyncClient) -> None:
+    response = await anon.post("/api/v1/auth/login", json={"login": ["not", "text"]})
+    body = assert_problem(response, 422, "invalid-input")
+    assert sorted(body["errors"], key=lambda e: e["field"]) == [  # type: ignore[arg-type]
+        {"field": "login", "reason": "应为文本"},
+        {"field": "password", "reason": "必填"},
+    ]
+
+
+async def test_malformed_json_is_422_not_500(anon: httpx.AsyncClient) -> None:
+    response = await anon.post(
+        "/api/v1/auth/login",
+        content=b'{"login": "A0001", "password": ',
+        headers={"Content-Type": "application/json"},
+    )
+    body = assert_problem(response, 422, "invalid-input")
+    assert body["errors"][0]["reason"] == "JSON 格式不正确"  # type: ignore[index]
+
+
+async def test_per_field_reasons_are_english_when_asked(anon: httpx.AsyncClient) -> None:
+    response = await anon.post(
+        "/api/v1/auth/login", json={"login": "A0001"}, headers={"Accept-Language": "en"}
+    )
+    body = assert_problem(response, 422, "invalid-input")
+    assert body["title"] == "Invalid input"
+    assert body["errors"] == [{"field": "password", "reason": "required"}]
+
+
+async def test_body_over_the_declared_limit_is_413_problem(
+    make_app: AppFactory, db: Runtime
+) -> None:
+    client = await client_for(make_app({"max_upload_bytes": 64}))
+    small = await client.post("/api/v1/probe/echo", content=b"x" * 64)
+    large = await client.post("/api/v1/probe/echo", content=b"x" * 65)
+    await client.aclose()
+    assert small.status_code == 200
+    assert small.json() == {"bytes": 64}
+    assert_problem(large, 413, "payload-too-large")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/probe/echo", "/api/v1/auth/login"],
+    ids=["route-reads-the-body", "fastapi-parses-a-json-body"],
+)
+async def test_streamed_body_over_the_limit_is_413_problem(
+    make_app: AppFactory, db: Runtime, path: str
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"login": "A0001", "password": "'
+        for _ in range(10):
+            yield b"x" * 16
+        yield b'"}'
+
+    client = await client_for(make_app({"max_upload_bytes": 64}))
+    # No Content-Length: the limit is only found while the body is read.
+    response = await client.post(
+        path, content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    await client.aclose()
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "payload-too-large")
+
+
+async def test_unexpected_exception_is_500_problem_without_internals(
+    make_app: AppFactory, db: Runtime
+) -> None:
+    client = await client_for(make_app(), raise_app_exceptions=False, language="en")
+    response = await client.get("/api/v1/probe/boom")
+    await client.aclose()
+    body = assert_problem(response, 500, "internal-error")
+    assert body["detail"] == "Internal server error; it has been logged, please try again later"
+    for secret in ("hunter2", "postgresql", "RuntimeError", "Traceback", "boom"):
+        assert secret not in response.text.replace("/api/v1/probe/boom", "")
