@@ -122,11 +122,18 @@ async def test_results_come_in_pages(login_as: LoginAs, db: Runtime) -> None:
     client = await login_as("admin")
     family = await seed_entries(db, None)
 
-    first = (await client.get(API, params={"action": family, "size": 2})).json()
-    second = (await client.get(API, params={"action": family, "size": 2, "page": 2})).json()
-    beyond = (await client.get(API, params={"action": family, "size": 2, "page": 3})).json()
+    first = (await client.get(API, params={"action": family, "page_size": 2})).json()
+    second = (await client.get(API, params={"action": family, "page_size": 2, "page": 2})).json()
+    beyond = (await client.get(API, params={"action": family, "page_size": 2, "page": 3})).json()
 
     assert first["total"] == second["total"] == 3
+    assert {k: v for k, v in first.items() if k != "items"} == {
+        "total": 3,
+        "page": 1,
+        "page_size": 2,
+        "pages": 2,
+    }
+    assert (second["page"], beyond["page"], beyond["pages"]) == (2, 3, 2)
     assert len(first["items"]) == 2 and len(second["items"]) == 1
     assert not {e["id"] for e in first["items"]} & {e["id"] for e in second["items"]}
     assert beyond["items"] == []
@@ -136,14 +143,15 @@ async def test_bad_filters_are_refused_field_by_field(login_as: LoginAs) -> None
     client = await login_as("admin")
 
     backwards = await client.get(API, params={"since": "2026-03-02T00:00", "until": "2026-03-01"})
-    garbled = await client.get(API, params={"since": "yesterday", "size": 0})
+    garbled = await client.get(API, params={"since": "yesterday", "page_size": 0})
     nobody = await client.get(API, params={"actor": "no-such-login-000"})
 
     assert backwards.status_code == 422
     assert backwards.json()["errors"] == [{"field": "until", "reason": "结束时间应晚于起始时间"}]
     assert garbled.status_code == 422
-    assert {e["field"] for e in garbled.json()["errors"]} == {"since", "size"}
+    assert {e["field"] for e in garbled.json()["errors"]} == {"since", "page_size"}
     assert {"field": "since", "reason": "时间格式不正确"} in garbled.json()["errors"]
+    assert {"field": "page_size", "reason": "应不小于 1"} in garbled.json()["errors"]
     assert nobody.status_code == 422
     assert nobody.json()["errors"][0]["field"] == "actor"
     assert "no-such-login-000" in nobody.json()["errors"][0]["reason"]
@@ -184,3 +192,21 @@ async def test_the_audit_page_shows_entries_and_explains_bad_filters(
     assert bad.status_code == 422
     assert 'data-testid="error-since"' in bad.text
     assert f"{family}.room.assign" in bad.text, "the other filters still apply"
+
+
+async def test_the_audit_pager_keeps_the_page_size(login_as: LoginAs, db: Runtime) -> None:
+    client = await login_as("admin")
+    family = await seed_entries(db, None)
+
+    first = await client.get("/monitor/audit", params={"action": family, "page_size": 2})
+    last = await client.get("/monitor/audit", params={"action": family, "page_size": 2, "page": 2})
+    too_long = await client.get("/monitor/audit", params={"action": family, "page_size": 201})
+
+    assert first.status_code == 200
+    assert "1 / 2" in first.text
+    assert f"/monitor/audit?action={family}&amp;page_size=2&amp;page=2" in first.text
+    assert "2026-03-01 08:00:00" not in first.text, "the oldest entry is on the second page"
+    assert "2 / 2" in last.text and "2026-03-01 08:00:00" in last.text
+    assert too_long.status_code == 422
+    assert "共 3 条" in too_long.text, "the list is still shown with the default page size"
+    assert "1 / 2" not in too_long.text

@@ -45,7 +45,7 @@ async def test_admin_lists_dead_letters_with_filters_and_pages(
     everything = (await client.get(API, params={"handler": broken.name})).json()
     rooms = (await client.get(API, params={"event": "campus_test.room"})).json()
     exact = (await client.get(API, params={"event": "campus_test.room.swapped"})).json()
-    second_page = await client.get(API, params={"handler": broken.name, "size": 2, "page": 2})
+    second_page = await client.get(API, params={"handler": broken.name, "page_size": 2, "page": 2})
 
     assert everything["total"] == 3
     assert {item["id"] for item in everything["items"]} == {assigned, swapped, other}
@@ -56,6 +56,7 @@ async def test_admin_lists_dead_letters_with_filters_and_pages(
     assert item["attempts"] == 2
     assert item["replayed_at"] is None
     assert second_page.json()["total"] == 3
+    assert (second_page.json()["page_size"], second_page.json()["pages"]) == (2, 2)
     assert len(second_page.json()["items"]) == 1
 
 
@@ -160,10 +161,11 @@ async def test_students_may_neither_see_nor_replay_dead_letters(
 
 async def test_bad_filters_are_named_in_the_problem(login_as: LoginAs) -> None:
     client = await login_as("admin")
-    response = await client.get(API, params={"state": "lost", "size": 500})
+    response = await client.get(API, params={"state": "lost", "page_size": 500})
     assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
-    assert fields == {"state", "size"}
+    assert fields == {"state", "page_size"}
+    assert {"field": "page_size", "reason": "应不大于 200"} in response.json()["errors"]
 
 
 async def test_admin_pages_list_show_and_replay_a_dead_letter(

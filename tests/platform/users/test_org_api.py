@@ -220,6 +220,7 @@ async def test_positions_and_counselors(
     assert response.status_code == 201, response.text
     counselors = (await admin.get(f"/api/v1/users/people/{student['id']}/counselors")).json()
     assert [c["id"] for c in counselors] == [college_counselor["id"]]  # found up the tree
+    assert counselors[0]["number"] == college_counselor["staff_no"]
 
     response = await admin.post(
         url,
@@ -249,7 +250,7 @@ async def test_positions_and_counselors(
     assert response.status_code == 201
     async with db.db.read() as session:
         deans = await service.holders_of(session, "dean", org_unit_id=campus.college_id)
-    assert [d.id for d in deans] == [dean["id"]]
+    assert [(d.id, d.number) for d in deans] == [(dean["id"], dean["staff_no"])]
     detail = (await admin.get(f"/api/v1/users/people/{dean['id']}")).json()
     assert [p["title"] for p in detail["positions"]] == ["院长"]
 

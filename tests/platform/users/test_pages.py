@@ -171,3 +171,13 @@ async def test_import_page_explains_wrong_headers(admin: httpx.AsyncClient) -> N
     assert response.status_code == 200  # htmx swaps only 2xx answers
     assert 'data-testid="import-error"' in response.text
     assert "缺少必填列" in response.text
+
+
+async def test_people_list_masks_phones_even_for_sensitive_holders(
+    admin: httpx.AsyncClient, campus: Campus
+) -> None:
+    await create_person(admin, student_body(campus, student_no="M55500001", phone="13912345678"))
+    page = (await admin.get("/users/people?q=M55500001", headers=HTMX)).text
+    assert "139****5678" in page and "13912345678" not in page
+    api = (await admin.get("/api/v1/users/people?q=M55500001")).json()
+    assert api["items"][0]["phone"] == "13912345678"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from campus.kernel.runtime import Runtime
 from campus.platform.users.models import Identity, Person
@@ -58,6 +62,58 @@ async def test_create_person_records_event_and_audit(
     [entry] = await audit_entries(db, "users.person.create", person["id"])
     assert "*" in entry["after"]["id_number"]  # the log keeps identity numbers masked
     assert entry["actor_id"] is not None
+
+
+@contextmanager
+def user_center_reads(runtime: Runtime) -> Iterator[list[str]]:
+    """The SELECTs on the user center's tables sent meanwhile (not the sign-in's look-ups)."""
+    sent: list[str] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "users_" in statement:
+            sent.append(statement)
+
+    engine = runtime.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+
+async def test_detail_reads_person_org_path_and_positions_in_three_queries(
+    admin: httpx.AsyncClient, campus: Campus, db: Runtime
+) -> None:
+    student = await create_person(admin, student_body(campus))
+    teacher = await create_person(admin, staff_body(campus, name="三查询"))
+    response = await admin.post(
+        "/api/v1/users/positions",
+        json={"person_id": teacher["id"], "kind": "counselor", "class_id": campus.class_id},
+    )
+    assert response.status_code == 201, response.text
+
+    with user_center_reads(db) as of_teacher_reads:
+        detail = (await admin.get(f"/api/v1/users/people/{teacher['id']}")).json()
+    with user_center_reads(db) as of_student_reads:
+        of_student = (await admin.get(f"/api/v1/users/people/{student['id']}")).json()
+
+    assert len(of_teacher_reads) == 3, of_teacher_reads
+    assert len(of_student_reads) == 3, of_student_reads
+    assert (detail["number"], detail["staff_no"], detail["student_no"]) == (
+        teacher["staff_no"],
+        teacher["staff_no"],
+        None,
+    )
+    assert detail["org_unit_name"] == "测试学院" and detail["class_name"] is None
+    assert [u["id"] for u in detail["org_path"]][-2:] == [campus.root_id, campus.college_id]
+    assert [(p["kind"], p["class_id"]) for p in detail["positions"]] == [
+        ("counselor", campus.class_id)
+    ]
+    assert (of_student["student_no"], of_student["class_name"]) == (
+        student["student_no"],
+        "测试2401班",
+    )
+    assert [u["id"] for u in of_student["org_path"]][-2:] == [campus.college_id, campus.major_id]
 
 
 async def test_detail_of_unknown_person_is_404(admin: httpx.AsyncClient) -> None:

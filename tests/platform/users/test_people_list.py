@@ -31,12 +31,25 @@ async def test_pages_and_sorting(admin: httpx.AsyncClient, campus: Campus) -> No
     url = f"/api/v1/users/people?q={prefix}&page_size=2"
 
     first = (await admin.get(url)).json()
-    assert (first["total"], first["pages"], first["page"]) == (5, 3, 1)
+    assert {k: v for k, v in first.items() if k != "items"} == {
+        "total": 5,
+        "page": 1,
+        "page_size": 2,
+        "pages": 3,
+        "sort": "number",
+    }
     assert [i["number"] for i in first["items"]] == [f"{prefix}1", f"{prefix}2"]
     last = (await admin.get(url + "&page=3")).json()
     assert [i["number"] for i in last["items"]] == [f"{prefix}5"]
     beyond = (await admin.get(url + "&page=4")).json()
-    assert beyond["items"] == [] and beyond["total"] == 5
+    assert beyond["items"] == [] and (beyond["total"], beyond["page"], beyond["pages"]) == (5, 4, 3)
+    nobody = (await admin.get(f"/api/v1/users/people?q={prefix}x")).json()
+    assert (nobody["items"], nobody["total"], nobody["pages"], nobody["page_size"]) == (
+        [],
+        0,
+        1,
+        20,
+    )
 
     descending = (await admin.get(url + "&sort=-number")).json()
     assert [i["number"] for i in descending["items"]] == [f"{prefix}5", f"{prefix}4"]
@@ -48,9 +61,14 @@ async def test_pages_and_sorting(admin: httpx.AsyncClient, campus: Campus) -> No
 async def test_bad_paging_and_sort_are_422(admin: httpx.AsyncClient) -> None:
     response = await admin.get("/api/v1/users/people?page_size=201")
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "page_size"
+    assert response.json()["errors"] == [{"field": "page_size", "reason": "应不大于 200"}]
     response = await admin.get("/api/v1/users/people?page=0")
-    assert response.json()["errors"][0]["field"] == "page"
+    assert response.json()["errors"] == [{"field": "page", "reason": "应不小于 1"}]
+    response = await admin.get("/api/v1/users/people?page=x&page_size=0")
+    assert response.json()["errors"] == [
+        {"field": "page", "reason": "应为整数"},
+        {"field": "page_size", "reason": "应不小于 1"},
+    ]
     response = await admin.get("/api/v1/users/people?sort=password")
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "sort"

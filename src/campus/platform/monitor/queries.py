@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.audit import AuditEntry
 from campus.kernel.errors import InvalidInput, NotFound
 from campus.kernel.events import DeadLetter
 from campus.kernel.i18n import _
+from campus.kernel.pagination import Page, paginate
 from campus.platform.monitor.schemas import (
     AuditEntryOut,
     AuditFilter,
     DeadLetterDetail,
     DeadLetterFilter,
     DeadLetterOut,
-    Page,
 )
 from campus.platform.users import service as users
 
@@ -27,12 +27,6 @@ def name_or_below(column: Any, value: str) -> ColumnElement[bool]:
     """``users`` matches ``users`` and ``users.person.created``, but not ``usersx``."""
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return or_(column == value, column.like(escaped + ".%", escape="\\"))
-
-
-async def _page(session: AsyncSession, query: Select[Any], page: int, size: int) -> tuple[Any, int]:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = (await session.scalars(query.offset((page - 1) * size).limit(size))).all()
-    return rows, int(total or 0)
 
 
 async def list_dead_letters(
@@ -47,13 +41,8 @@ async def list_dead_letters(
         query = query.where(DeadLetter.replayed_at.is_(None))
     elif filters.effective_state == "replayed":
         query = query.where(DeadLetter.replayed_at.is_not(None))
-    rows, total = await _page(session, query, filters.page, filters.size)
-    return Page[DeadLetterOut](
-        items=[DeadLetterOut.model_validate(row) for row in rows],
-        total=total,
-        page=filters.page,
-        size=filters.size,
-    )
+    rows = await paginate(session, query, filters.page, filters.page_size)
+    return rows.into(Page[DeadLetterOut], DeadLetterOut.model_validate)
 
 
 async def find_dead_letter(session: AsyncSession, letter_id: int) -> DeadLetter | None:
@@ -105,10 +94,10 @@ async def list_audit(session: AsyncSession, filters: AuditFilter) -> Page[AuditE
         query = query.where(AuditEntry.at >= filters.since)
     if filters.until:
         query = query.where(AuditEntry.at < filters.until)
-    rows, total = await _page(session, query, filters.page, filters.size)
-    items = [AuditEntryOut.model_validate(row) for row in rows]
-    await _name_actors(session, items)
-    return Page[AuditEntryOut](items=items, total=total, page=filters.page, size=filters.size)
+    rows = await paginate(session, query, filters.page, filters.page_size)
+    result = rows.into(Page[AuditEntryOut], AuditEntryOut.model_validate)
+    await _name_actors(session, result.items)
+    return result
 
 
 async def _actor_id(session: AsyncSession, filters: AuditFilter) -> int | None:
@@ -123,10 +112,10 @@ async def _actor_id(session: AsyncSession, filters: AuditFilter) -> int | None:
 
 
 async def _name_actors(session: AsyncSession, items: list[AuditEntryOut]) -> None:
-    """Put the actors' names and numbers next to their ids (one look-up per distinct actor)."""
-    refs = {}
-    for actor_id in {item.actor_id for item in items if item.actor_id is not None}:
-        refs[actor_id] = await users.get_person_ref(session, actor_id)
+    """Put the actors' names and numbers next to their ids (one look-up for the whole page)."""
+    refs = await users.get_people(
+        session, sorted({item.actor_id for item in items if item.actor_id is not None})
+    )
     for item in items:
         ref = refs.get(item.actor_id) if item.actor_id is not None else None
         if ref is not None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from campus.kernel.deps import ReadSessionDep, RuntimeDep
+from campus.kernel.pagination import Page
 from campus.platform.access.service import require
 from campus.platform.monitor import actions, queries
 from campus.platform.monitor.permissions import AUDIT_READ, DEAD_LETTER_READ, DEAD_LETTER_REPLAY
@@ -16,7 +17,6 @@ from campus.platform.monitor.schemas import (
     DeadLetterDetail,
     DeadLetterFilter,
     DeadLetterOut,
-    Page,
 )
 
 router = APIRouter(prefix="/api/v1/monitor", tags=["monitor"])

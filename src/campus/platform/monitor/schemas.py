@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campus.kernel.pagination import PageParams
 
 # Campus time (China has one time zone and no daylight saving): times typed without an offset
 # mean this, and pages show times in it.
 CAMPUS_TZ = timezone(timedelta(hours=8), "CST")
 
 DeadLetterState = Literal["pending", "replayed", "all"]
-Item = TypeVar("Item")
 
 
 class _Filter(BaseModel):
@@ -27,12 +28,7 @@ class _Filter(BaseModel):
         return data
 
 
-class Paging(_Filter):
-    page: int = Field(default=1, ge=1, le=100_000, description="从 1 开始")
-    size: int = Field(default=20, ge=1, le=100, description="每页条数")
-
-
-class DeadLetterFilter(Paging):
+class DeadLetterFilter(_Filter, PageParams):
     handler: str | None = Field(default=None, max_length=120, description="处理器名称")
     event: str | None = Field(
         default=None, max_length=120, description="事件名，或其前缀（如 users 匹配 users.*）"
@@ -44,7 +40,7 @@ class DeadLetterFilter(Paging):
         return self.state or "pending"
 
 
-class AuditFilter(Paging):
+class AuditFilter(_Filter, PageParams):
     actor_id: int | None = Field(default=None, ge=1, description="操作人的人员 id")
     actor: str | None = Field(
         default=None, max_length=64, description="操作人的账号（学号、工号…）"
@@ -99,14 +95,3 @@ class AuditEntryOut(BaseModel):
     after: dict[str, Any] | None
     ip: str | None
     request_id: str | None
-
-
-class Page(BaseModel, Generic[Item]):
-    items: list[Item]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))

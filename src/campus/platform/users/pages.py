@@ -14,6 +14,7 @@ from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import InvalidInput, NotFound, Problem
 from campus.kernel.i18n import _
+from campus.kernel.pagination import PageParamsDep
 from campus.kernel.templating import render
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import actions, excel, labels, queries, routes, service
@@ -23,7 +24,6 @@ from campus.platform.users.permissions import (
     PERSON_MANAGE,
     PERSON_READ,
 )
-from campus.platform.users.service import PersonAccess, access_person
 
 router = APIRouter(tags=["users-pages"])
 IMPORT_TTL_SECONDS = 1800.0
@@ -52,8 +52,7 @@ async def people_page(
     request: Request,
     session: ReadSessionDep,
     principal: Annotated[Principal, require(PERSON_READ)],
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
+    paging: PageParamsDep,
     org_unit: Annotated[str | None, Query(alias="org_unit_id", max_length=20)] = None,
     subtree: bool = True,
     type_: Annotated[str | None, Query(alias="type", max_length=20)] = None,
@@ -69,7 +68,7 @@ async def people_page(
     status = _optional_choice(status_, "status", labels.STATUS_LABELS)
     f = await routes.people_filter(session, org_unit_id, subtree, person_type, status, class_id, q)
     result = await routes.people_page(
-        session, principal, f, page=page, page_size=page_size, sort=routes.check_sort(sort)
+        session, principal, f, params=paging, sort=routes.check_sort(sort), always_mask=True
     )
     params = {
         "org_unit_id": org_unit_id,
@@ -79,7 +78,7 @@ async def people_page(
         "class_id": class_id,
         "q": f.q,
         "sort": sort,
-        "page_size": page_size,
+        "page_size": paging.page_size,
     }
     query = _query(params)
     # Clicking a column sorts by it; clicking it again reverses the order.
@@ -147,14 +146,14 @@ async def person_page(
     principal: Annotated[Principal, signed_in()],
 ) -> Response:
     detail = await routes.detail_for(session, principal, person_id)
-    access = access_person(principal, person_id)
-    counselors = await service.counselors_of(session, person_id)
+    org_path = [u.id for u in detail.org_path]
+    counselors = await service.counselors_in(session, detail.class_id, org_path)
     return render(
         request,
         "users/person.html",
         person=detail,
         counselors=counselors,
-        full=access is PersonAccess.FULL,
+        full=not detail.masked,
         can_list=principal.can(PERSON_READ),
         **_page_values(),
     )

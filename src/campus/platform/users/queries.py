@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from campus.kernel.pagination import Page, PageParams, paginate
 from campus.platform.users.models import AdminClass, Identity, OrgUnit, Person, Position
 from campus.platform.users.schemas import STUDENT_TYPES
 
 SORTABLE = ("number", "name", "created_at", "id", "status", "person_type")
 DEFAULT_SORT = "number"
-MAX_PAGE_SIZE = 200
 
 
 def primary_number() -> ScalarSelect[Any]:
@@ -100,17 +101,24 @@ class PersonRow:
 
 
 async def people_page(
-    session: AsyncSession, f: PeopleFilter, *, sort: str, offset: int, limit: int
-) -> tuple[list[PersonRow], int]:
-    """One page of people with their number, org unit name and class name, and the total."""
-    total = await session.scalar(_filtered(select(func.count(Person.id)), f)) or 0
-    rows = await people_rows(session, f, sort=sort, offset=offset, limit=limit)
-    return rows, int(total)
+    session: AsyncSession, f: PeopleFilter, *, sort: str, params: PageParams
+) -> Page[Any]:
+    """One page of people as ``PersonRow``s (number, org unit and class names), and the total."""
+    found = await paginate(session, _people_select(f, sort), params.page, params.page_size)
+    return found.into(Page[Any], lambda row: PersonRow(*row))
 
 
 async def people_rows(
     session: AsyncSession, f: PeopleFilter, *, sort: str, offset: int = 0, limit: int | None = None
 ) -> list[PersonRow]:
+    stmt = _people_select(f, sort).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    result = await session.execute(stmt)
+    return [PersonRow(*row) for row in result.all()]
+
+
+def _people_select(f: PeopleFilter, sort: str) -> Select[Any]:
     number = primary_number()
     stmt = (
         select(
@@ -124,11 +132,7 @@ async def people_rows(
         .join(OrgUnit, OrgUnit.id == Person.org_unit_id)
         .outerjoin(AdminClass, AdminClass.id == Person.class_id)
     )
-    stmt = _filtered(stmt, f).order_by(*_order(sort, number)).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    result = await session.execute(stmt)
-    return [PersonRow(*row) for row in result.all()]
+    return _filtered(stmt, f).order_by(*_order(sort, number))
 
 
 async def person_with_number(
@@ -138,6 +142,51 @@ async def person_with_number(
         await session.execute(select(Person, primary_number()).where(Person.id == person_id))
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+def number_of_kind(kind: str) -> ScalarSelect[Any]:
+    """The person's number of one kind (``student_no``, ``staff_no``), if they have one."""
+    return (
+        select(Identity.value)
+        .where(Identity.person_id == Person.id, Identity.kind == kind)
+        .correlate(Person)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A person with their numbers, org unit and class, as one query loads them."""
+
+    person: Person
+    number: str | None
+    student_no: str | None
+    staff_no: str | None
+    org_unit: OrgUnit | None
+    admin_class: AdminClass | None
+
+
+async def person_record(session: AsyncSession, person_id: int) -> PersonRecord | None:
+    row = (await session.execute(_person_record_select(), {"person_id": person_id})).first()
+    return None if row is None else PersonRecord(*row)
+
+
+@functools.cache
+def _person_record_select() -> Select[Any]:
+    # Built once: the detail is read on every profile view, and building costs more than running.
+    return (
+        select(
+            Person,
+            primary_number(),
+            number_of_kind("student_no"),
+            number_of_kind("staff_no"),
+            OrgUnit,
+            AdminClass,
+        )
+        .outerjoin(OrgUnit, OrgUnit.id == Person.org_unit_id)
+        .outerjoin(AdminClass, AdminClass.id == Person.class_id)
+        .where(Person.id == bindparam("person_id"))
+    )
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> dict[str, str]:
@@ -288,8 +337,8 @@ async def holders(
     *,
     org_unit_ids: Sequence[int] = (),
     class_id: int | None = None,
-) -> list[tuple[Position, Person]]:
-    """Positions of ``kind`` on the given class or org units, with their holders."""
+) -> list[tuple[Position, Person, str | None]]:
+    """Positions of ``kind`` on the given class or org units, with their holders and numbers."""
     conditions = []
     if class_id is not None:
         conditions.append(Position.class_id == class_id)
@@ -298,12 +347,12 @@ async def holders(
     if not conditions:
         return []
     rows = await session.execute(
-        select(Position, Person)
+        select(Position, Person, primary_number())
         .join(Person, Person.id == Position.person_id)
         .where(Position.kind == kind, or_(*conditions))
         .order_by(Position.id)
     )
-    return [(row[0], row[1]) for row in rows.all()]
+    return [(row[0], row[1], row[2]) for row in rows.all()]
 
 
 async def find_position(

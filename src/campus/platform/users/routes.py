@@ -14,6 +14,7 @@ from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from campus.kernel.i18n import _
+from campus.kernel.pagination import PageParams, PageParamsDep
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import actions, excel, queries, service, standards, validation
 from campus.platform.users.permissions import (
@@ -113,30 +114,22 @@ async def people_page(
     principal: Principal,
     f: queries.PeopleFilter,
     *,
-    page: int,
-    page_size: int,
+    params: PageParams,
     sort: str,
+    always_mask: bool = False,
 ) -> PersonPage:
-    rows, total = await queries.people_page(
-        session, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
-    )
-    full = principal.can(PERSON_SENSITIVE)
-    return PersonPage(
-        items=[list_item(row, full) for row in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-        pages=max(1, -(-total // page_size)),
-        sort=sort,
-    )
+    """A page of people; phones unmasked only for holders of ``users.person.sensitive`` and
+    never when ``always_mask`` (a list on screen does not need them)."""
+    rows = await queries.people_page(session, f, sort=sort, params=params)
+    full = principal.can(PERSON_SENSITIVE) and not always_mask
+    return rows.into(PersonPage, lambda row: list_item(row, full), sort=sort)
 
 
 @router.get("/people", response_model=PersonPage)
 async def list_people(
     session: ReadSessionDep,
     principal: Annotated[Principal, require(PERSON_READ)],
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 20,
+    paging: PageParamsDep,
     org_unit_id: int | None = None,
     subtree: bool = False,
     person_type: Annotated[PersonType | None, Query(alias="type")] = None,
@@ -147,9 +140,7 @@ async def list_people(
 ) -> PersonPage:
     """People, a page at a time, filtered and sorted (``-name`` sorts descending)."""
     f = await people_filter(session, org_unit_id, subtree, person_type, status, class_id, q)
-    return await people_page(
-        session, principal, f, page=page, page_size=page_size, sort=check_sort(sort)
-    )
+    return await people_page(session, principal, f, params=paging, sort=check_sort(sort))
 
 
 @router.get("/people/search", response_model=list[PersonRef], dependencies=[require(PERSON_READ)])
@@ -278,8 +269,8 @@ async def counselors(
     person_id: int, session: ReadSessionDep, principal: Annotated[Principal, signed_in()]
 ) -> list[PersonRef]:
     """The counselors of a student (their own, or anyone's with ``users.person.read``)."""
-    await detail_for(session, principal, person_id)
-    return await service.counselors_of(session, person_id)
+    detail = await detail_for(session, principal, person_id)
+    return await service.counselors_in(session, detail.class_id, [u.id for u in detail.org_path])
 
 
 # ---------------------------------------------------------------- org units

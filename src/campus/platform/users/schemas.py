@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from campus.kernel.pagination import Page
+
 PersonType = Literal["undergraduate", "postgraduate", "faculty", "staff", "external"]
 PersonStatus = Literal["active", "suspended", "graduated", "left", "retired"]
 OrgKind = Literal["university", "college", "department", "major", "office"]
@@ -141,12 +143,9 @@ class PersonListItem(BaseModel):
     created_at: datetime
 
 
-class PersonPage(BaseModel):
-    items: list[PersonListItem]
-    total: int
-    page: int
-    page_size: int
-    pages: int
+class PersonPage(Page[PersonListItem]):
+    """A page of the people list, with the order it is sorted in."""
+
     sort: str
 
 

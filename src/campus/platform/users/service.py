@@ -92,37 +92,42 @@ async def get_people(session: AsyncSession, person_ids: list[int]) -> dict[int, 
 async def person_detail(
     session: AsyncSession, person_id: int, access: PersonAccess = PersonAccess.MASKED
 ) -> PersonDetail | None:
-    """The whole record as the detail page shows it, masked unless ``access`` is FULL."""
+    """The whole record as the detail page shows it, masked unless ``access`` is FULL.
+    Three queries: the person with numbers, org unit and class; the org path; the positions."""
     if access is PersonAccess.NONE:
         return None
-    found = await queries.person_with_number(session, person_id)
-    if found is None:
+    record = await queries.person_record(session, person_id)
+    if record is None:
         return None
-    person, number = found
+    detail = _detail_of(record)
+    if record.org_unit is not None:
+        ancestors = await queries.org_ancestors(session, record.org_unit)
+        detail.org_path = [OrgUnitOut.model_validate(u) for u in ancestors]
+    detail.positions = await positions_of(session, person_id)
+    if access is not PersonAccess.FULL:
+        detail.id_number = idcard.mask(detail.id_number)
+        detail.phone = validation.mask_phone(detail.phone)
+        detail.masked = True
+    return detail
+
+
+def _detail_of(record: queries.PersonRecord) -> PersonDetail:
+    """The record with its codes named; the org path and positions are added by the caller."""
+    person = record.person
     detail = PersonDetail.model_validate(person)
-    detail.number = number
-    numbers = await queries.identities_of(session, person_id)
-    detail.student_no, detail.staff_no = numbers.get("student_no"), numbers.get("staff_no")
+    detail.number, detail.student_no, detail.staff_no = (
+        record.number,
+        record.student_no,
+        record.staff_no,
+    )
     detail.gender_name = standards.gender().name_of(person.gender)
     detail.ethnicity_name = standards.ethnicity().name_of(person.ethnicity)
     detail.political_status_name = standards.political_status().name_of(person.political_status)
     detail.native_place_name = (
         standards.divisions().full_name_of(person.native_place) if person.native_place else None
     )
-    unit = await queries.org_unit(session, person.org_unit_id)
-    if unit is not None:
-        detail.org_unit_name = unit.name
-        detail.org_path = [
-            OrgUnitOut.model_validate(u) for u in await queries.org_ancestors(session, unit)
-        ]
-    if person.class_id is not None:
-        admin_class = await queries.admin_class(session, person.class_id)
-        detail.class_name = admin_class.name if admin_class else None
-    detail.positions = await positions_of(session, person_id)
-    if access is not PersonAccess.FULL:
-        detail.id_number = idcard.mask(detail.id_number)
-        detail.phone = validation.mask_phone(detail.phone)
-        detail.masked = True
+    detail.org_unit_name = record.org_unit.name if record.org_unit else None
+    detail.class_name = record.admin_class.name if record.admin_class else None
     return detail
 
 
@@ -242,7 +247,7 @@ async def holders_of(
     rows = await queries.holders(
         session, kind, org_unit_ids=[org_unit_id] if org_unit_id else [], class_id=class_id
     )
-    return await _refs_of_holders(session, rows)
+    return _refs_of_holders(rows)
 
 
 async def counselors_of(session: AsyncSession, person_id: int) -> list[PersonRef]:
@@ -251,26 +256,33 @@ async def counselors_of(session: AsyncSession, person_id: int) -> list[PersonRef
     person = await session.get(Person, person_id)
     if person is None:
         return []
-    if person.class_id is not None:
-        rows = await queries.holders(session, "counselor", class_id=person.class_id)
-        if rows:
-            return await _refs_of_holders(session, rows)
     unit = await session.get(OrgUnit, person.org_unit_id)
-    if unit is None:
-        return []
-    for ancestor in reversed(await queries.org_ancestors(session, unit)):
-        rows = await queries.holders(session, "counselor", org_unit_ids=[ancestor.id])
+    path = [u.id for u in await queries.org_ancestors(session, unit)] if unit else []
+    return await counselors_in(session, person.class_id, path)
+
+
+async def counselors_in(
+    session: AsyncSession, class_id: int | None, org_path: Sequence[int]
+) -> list[PersonRef]:
+    """The counselors of a student in ``class_id`` whose org units, root first, are ``org_path``
+    (a ``PersonDetail`` has both, so a page showing one reads nothing about them again)."""
+    if class_id is not None:
+        rows = await queries.holders(session, "counselor", class_id=class_id)
         if rows:
-            return await _refs_of_holders(session, rows)
+            return _refs_of_holders(rows)
+    for org_unit_id in reversed(org_path):
+        rows = await queries.holders(session, "counselor", org_unit_ids=[org_unit_id])
+        if rows:
+            return _refs_of_holders(rows)
     return []
 
 
-async def _refs_of_holders(
-    session: AsyncSession, rows: Sequence[tuple[object, Person]]
-) -> list[PersonRef]:
-    ids = list(dict.fromkeys(person.id for _position, person in rows))
-    people = await get_people(session, ids)
-    return [people[i] for i in ids if i in people]
+def _refs_of_holders(rows: Sequence[tuple[object, Person, str | None]]) -> list[PersonRef]:
+    """Each holder once, in the order of their positions."""
+    refs: dict[int, PersonRef] = {}
+    for _position, person, number in rows:
+        refs.setdefault(person.id, _ref(person, number))
+    return list(refs.values())
 
 
 # ---------------------------------------------------------------- Excel, for the command line
