@@ -142,6 +142,11 @@ async def search_people(session: AsyncSession, q: str, limit: int = 20) -> list[
     return [_ref(row.person, row.number) for row in rows]
 
 
+def may_search_people(principal: Principal | None) -> bool:
+    """Whether ``principal`` may look people up (the portal's search asks before it searches)."""
+    return principal is not None and principal.can(PERSON_READ)
+
+
 async def all_person_ids(session: AsyncSession) -> list[int]:
     return list(await session.scalars(select(Person.id).order_by(Person.id)))
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from campus.kernel import context
-from campus.kernel.deps import RuntimeDep
+from campus.kernel.deps import ReadSessionDep, RuntimeDep
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import SUPPORTED_LOCALES, _
 from campus.kernel.templating import render
 from campus.kernel.web import LOCALE_COOKIE
-from campus.platform.access.service import public
+from campus.platform.access.service import public, signed_in
+from campus.platform.users import service as users
 from campus.web.layouts.shell import login_url, safe_path
-from campus.web.portal.tiles import module_tiles
+from campus.web.portal.tiles import matching_entries, module_tiles
 
 router = APIRouter(tags=["portal"])
 
@@ -45,3 +48,32 @@ async def switch_locale(code: str, rt: RuntimeDep, next: str = "/") -> Response:
         path="/",
     )
     return response
+
+
+SEARCH_LIMIT = 20
+
+
+@router.get("/search", name="search", dependencies=[signed_in()])
+async def search(
+    request: Request,
+    session: ReadSessionDep,
+    rt: RuntimeDep,
+    q: Annotated[str, Query(max_length=60)] = "",
+) -> Response:
+    """The header's search: the applications and, for those who may look people up, people."""
+    principal = context.current().principal
+    term = q.strip()
+    apps = matching_entries(rt.modules, principal, term) if term else []
+    people = (
+        await users.search_people(session, term, SEARCH_LIMIT)
+        if term and users.may_search_people(principal)
+        else []
+    )
+    return render(
+        request,
+        "portal/search.html",
+        q=term,
+        apps=apps,
+        people=people,
+        people_searched=users.may_search_people(principal),
+    )

@@ -30,3 +30,18 @@ def module_tiles(modules: Iterable[Module], principal: Principal | None) -> list
         if entry is not None:
             tiles.append(ModuleTile(module.name, module.title, entry))
     return sorted(tiles, key=lambda t: (t.entry.order, t.name))
+
+
+def matching_entries(
+    modules: Iterable[Module], principal: Principal | None, term: str
+) -> list[tuple[LazyText, MenuEntry]]:
+    """Menu entries this person may open whose title or module title contains ``term``
+    (in the language shown), each with its module's title."""
+    needle = term.casefold()
+    found = []
+    for module in modules:
+        for entry in sorted(module.menu, key=lambda e: e.order):
+            text = f"{entry.title} {module.title}".casefold()
+            if needle in text and may_open(entry, principal):
+                found.append((module.title, entry))
+    return found
