@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
+from campus.kernel.audit import AuditEntry
+from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
 
 
@@ -38,3 +41,49 @@ async def test_post_without_csrf_token_is_refused(anon: httpx.AsyncClient) -> No
     response = await anon.post("/api/v1/auth/login", json={"login": "A0001", "password": "x"})
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_guessing_one_account_is_slowed_down(anon: httpx.AsyncClient) -> None:
+    attempt = {"login": "A0001", "password": "wrong"}
+    statuses = [
+        (await anon.post("/api/v1/auth/login", json=attempt)).status_code for _ in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    last = await anon.post("/api/v1/auth/login", json={"login": "A0001", "password": "Admin@2026"})
+    assert last.status_code == 429, "the right password does not bypass the limit"
+    assert last.json()["retry_after"] > 0
+
+
+async def test_failed_login_is_audited(anon: httpx.AsyncClient, db: Runtime) -> None:
+    await anon.post("/api/v1/auth/login", json={"login": "nobody-x", "password": "x"})
+    async with db.db.read() as session:
+        actions = list(
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.target_id == "nobody-x")
+            )
+        )
+    assert actions == ["auth.login.failed"]
+
+
+async def test_login_form_posts_with_its_csrf_field_and_refuses_open_redirects(
+    anon: httpx.AsyncClient,
+) -> None:
+    token = anon.headers.pop("X-CSRF-Token")
+    form = {
+        "login": "A0001",
+        "password": "Admin@2026",
+        "next": "https://evil.example/",
+        "csrf_token": token,
+    }
+    response = await anon.post("/login", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    anon.headers["X-CSRF-Token"] = token
+    assert (await anon.get("/api/v1/auth/me")).status_code == 200
+
+
+async def test_logout_ends_the_session(login_as: LoginAs) -> None:
+    client = await login_as("admin")
+    assert (await client.post("/api/v1/auth/logout")).status_code == 204
+    assert (await client.get("/api/v1/auth/me")).status_code == 401
