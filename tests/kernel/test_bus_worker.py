@@ -172,6 +172,28 @@ async def test_the_embedded_app_relays_and_handles_events_in_its_lifespan(
     assert app_runtime.bus.dispatcher is None, "the lifespan stopped its consumers"
 
 
+async def test_the_embedded_app_runs_the_scheduled_jobs_and_a_split_one_does_not(
+    fresh_db: Database, effects: Effects, settings: Settings, bus_tag: tuple[str, set[str]]
+) -> None:
+    tag, queues = bus_tag
+    ran: list[str] = []
+
+    async def tick() -> None:
+        ran.append("tick")
+
+    handler = effects.handler(unique("jobs"), "portal.#")
+    job = ScheduledJob(unique("tick"), 0.2, tick)
+    for relay_in_process, expected in ((False, False), (True, True)):
+        ran.clear()
+        mode = settings.model_copy(update={"relay_in_process": relay_in_process})
+        bus = new_bus(tag)
+        queues.update(queue_names(bus, handler))
+        app = create_app(mode, runtime_on(mode, fresh_db, bus, [events_module(handler, job)]))
+        async with LifespanManager(app):
+            await asyncio.sleep(0.5)
+        assert bool(ran) is expected, f"relay_in_process={relay_in_process}: {ran}"
+
+
 async def test_a_web_process_without_the_relay_leaves_events_to_the_worker(
     fresh_db: Database, effects: Effects, settings: Settings, bus_tag: tuple[str, set[str]]
 ) -> None:

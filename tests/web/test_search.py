@@ -31,9 +31,10 @@ async def test_student_finds_no_people(login_as: LoginAs, demo: SeedContext) -> 
     assert 'data-testid="search-people"' not in page
     assert admin.login not in page
     # Nor the apps they may not open.
-    assert 'href="/users/org"' not in (
-        await client.get("/search", params={"q": "组织"}, headers=HTML)
-    ).text
+    assert (
+        'href="/users/org"'
+        not in (await client.get("/search", params={"q": "组织"}, headers=HTML)).text
+    )
 
 
 async def test_search_needs_sign_in_and_bounded_input(anon, login_as: LoginAs) -> None:  # type: ignore[no-untyped-def]

@@ -55,19 +55,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from campus.kernel.jobs import JobRunner, scheduled_jobs
         from campus.kernel.relay import EventPipeline
 
-        # Embedded mode relays and handles events here; otherwise `campus worker` does, and
-        # this process only knows the handlers (to replay dead letters).
+        # Embedded mode relays and handles events and runs the scheduled jobs here; otherwise
+        # `campus worker` does, and this process only knows the handlers (to replay dead letters).
         embedded = settings.relay_in_process
         pipeline = EventPipeline(runtime, consume=embedded, relay=embedded)
+        jobs = JobRunner(scheduled_jobs(runtime) if embedded else [], runtime.cache)
         if embedded:
             await pipeline.start()
+            jobs.start()
         else:
             runtime.bus.register(h for m in runtime.modules for h in m.handlers)
         try:
             yield
         finally:
+            await jobs.stop()
             await pipeline.stop()
             await runtime.close()
 

@@ -17,25 +17,12 @@ import structlog
 from campus.entrypoints.http import build_runtime
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings
-from campus.kernel.jobs import JobRunner
+from campus.kernel.jobs import JobRunner, scheduled_jobs
 from campus.kernel.logging import configure_logging
-from campus.kernel.manifest import ScheduledJob
-from campus.kernel.relay import EventPipeline, purge_delivered
+from campus.kernel.relay import EventPipeline
 from campus.kernel.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-
-PURGE_EVERY_SECONDS = 3600.0
-
-
-def kernel_jobs(runtime: Runtime) -> list[ScheduledJob]:
-    """Jobs of the kernel itself, next to those the manifests declare."""
-
-    async def purge() -> None:
-        removed = await purge_delivered(runtime.db)
-        log.info("delivered_events_purged", rows=removed)
-
-    return [ScheduledJob("kernel.purge_delivered_events", PURGE_EVERY_SECONDS, purge)]
 
 
 async def run_worker(
@@ -52,9 +39,7 @@ async def run_worker(
     stop = stop or asyncio.Event()
     restore_signals = _stop_on_signals(stop) if handle_signals else _nothing
     pipeline = EventPipeline(runtime, consume=True, relay=True)
-    jobs = JobRunner(
-        [*kernel_jobs(runtime), *(job for m in runtime.modules for job in m.jobs)], runtime.cache
-    )
+    jobs = JobRunner(scheduled_jobs(runtime), runtime.cache)
     try:
         await pipeline.start()
         jobs.start()

@@ -1,4 +1,5 @@
-"""Scheduled jobs: each manifest's ``ScheduledJob`` runs every ``every_seconds`` in the worker.
+"""Scheduled jobs: each manifest's ``ScheduledJob`` runs every ``every_seconds`` in the worker
+(and in the web process in embedded mode).
 
 Time is cut into windows of ``every_seconds``; a run first claims its window in the cache
 (``set_if_absent``). With Redis the claim is shared, so however many workers run, a job runs once
@@ -11,12 +12,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from prometheus_client import Counter
 
 from campus.kernel.cache import Cache
 from campus.kernel.manifest import ScheduledJob
+
+if TYPE_CHECKING:
+    from campus.kernel.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -85,3 +90,18 @@ class JobRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+PURGE_EVERY_SECONDS = 3600.0
+
+
+def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """The kernel's own jobs and those the enabled modules' manifests declare."""
+    from campus.kernel.relay import purge_delivered
+
+    async def purge() -> None:
+        removed = await purge_delivered(runtime.db)
+        log.info("delivered_events_purged", rows=removed)
+
+    kernel = [ScheduledJob("kernel.purge_delivered_events", PURGE_EVERY_SECONDS, purge)]
+    return [*kernel, *(job for module in runtime.modules for job in module.jobs)]
