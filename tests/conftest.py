@@ -86,6 +86,10 @@ async def db(runtime: Runtime) -> AsyncIterator[Runtime]:
     """Everything the test writes is rolled back at its end."""
     async with runtime.db.engine.connect() as connection:
         transaction = await connection.begin()
+        if connection.dialect.name == "sqlite":
+            # The sqlite3 driver begins a transaction only before a write; without one, the
+            # first savepoint a test opens would commit on release. Begin it now.
+            await connection.exec_driver_sql("BEGIN")
         runtime.db.bind_to(connection)
         try:
             yield runtime

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from campus.kernel.audit import AuditEntry
 from campus.kernel.runtime import Runtime
+from campus.platform.auth.models import Credential
+from campus.platform.users.models import Identity
 from tests.conftest import LoginAs
 
 
@@ -43,7 +48,31 @@ async def test_post_without_csrf_token_is_refused(anon: httpx.AsyncClient) -> No
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_guessing_one_account_is_slowed_down(anon: httpx.AsyncClient) -> None:
+@pytest.fixture
+async def admin_unlocked_afterwards(db: Runtime) -> AsyncIterator[None]:
+    """Guessing counts failures against the demo administrator; writes can outlive a test on
+    SQLite, so the account starts without earlier failures and ends without them. (Lockout
+    itself is tested on accounts of their own in tests/platform/auth/.)"""
+    await _reset_admin_failures(db)
+    yield
+    await _reset_admin_failures(db)
+
+
+async def _reset_admin_failures(db: Runtime) -> None:
+    admin_id = select(Identity.person_id).where(Identity.value == "A0001").scalar_subquery()
+    async with db.db.transaction() as session:
+        await session.execute(
+            update(Credential)
+            .where(Credential.person_id == admin_id)
+            .values(failed_logins=0, locked_until=None, last_failed_at=None)
+        )
+
+
+@pytest.mark.usefixtures("admin_unlocked_afterwards")
+async def test_guessing_is_slowed_down_per_account_before_any_lockout(
+    anon: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime.settings, "lockout_failures", 100)
     attempt = {"login": "A0001", "password": "wrong"}
     statuses = [
         (await anon.post("/api/v1/auth/login", json=attempt)).status_code for _ in range(11)
@@ -53,6 +82,7 @@ async def test_guessing_one_account_is_slowed_down(anon: httpx.AsyncClient) -> N
     last = await anon.post("/api/v1/auth/login", json={"login": "A0001", "password": "Admin@2026"})
     assert last.status_code == 429, "the right password does not bypass the limit"
     assert last.json()["retry_after"] > 0
+    assert last.headers["retry-after"] == str(last.json()["retry_after"])
 
 
 async def test_failed_login_is_audited(anon: httpx.AsyncClient, db: Runtime) -> None:

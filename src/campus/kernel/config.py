@@ -50,7 +50,61 @@ class Settings(BaseSettings):
     event_retry_max_seconds: float = Field(
         default=30.0, ge=0, description="Longest wait between two attempts of a handler"
     )
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="Lifetime of a sign-in session without remember-me"
+    )
+    session_remember_seconds: int = Field(
+        default=30 * 86400, ge=60, description="Lifetime of a session with remember-me"
+    )
+    login_attempts_per_account: int = Field(
+        default=10, ge=1, description="Sign-in attempts per account per login window"
+    )
+    login_attempts_per_ip: int = Field(
+        default=60, ge=1, description="Sign-in attempts per client address per login window"
+    )
+    login_window_seconds: int = Field(default=300, ge=1, description="The rate-limit window")
+    lockout_failures: int = Field(
+        default=5, ge=1, description="Consecutive failed sign-ins that lock an account"
+    )
+    lockout_seconds: int = Field(default=900, ge=1, description="How long a lockout lasts")
+    mfa_required_roles: str = Field(
+        default="", description="Comma-separated role codes that must use two-factor sign-in"
+    )
+    reset_code_ttl_seconds: int = Field(
+        default=600, ge=60, description="Lifetime of a password-reset verification code"
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for e-mailed codes; unset: no e-mail channel"
+    )
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field(default="noreply@campus.example.edu.cn", description="Sender address")
+    smtp_timeout_seconds: float = 10.0
+    sms_backend: Literal["log"] = Field(
+        default="log", description="SMS adapter; 'log' writes the message to the log (demo)"
+    )
+    cas_service_ticket_seconds: int = Field(
+        default=60, ge=10, le=300, description="Lifetime of an unvalidated CAS service/proxy ticket"
+    )
+    cas_callback_schemes: str = Field(
+        default="https", description="URL schemes allowed for CAS pgtUrl callbacks, comma-separated"
+    )
+    cas_http_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=30, description="Timeout of CAS proxy callbacks and logout requests"
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL of the OpenID provider (https://sso.example.edu.cn); "
+        "unset: the URL each request came in on",
+    )
+    oidc_access_token_seconds: int = Field(
+        default=600, ge=60, le=86400, description="Lifetime of OIDC access and ID tokens"
+    )
+    oidc_refresh_token_seconds: int = Field(
+        default=30 * 86400, ge=300, description="Lifetime of an unused OIDC refresh token"
+    )
     metrics_token: str | None = Field(
         default=None, description="Bearer token for /metrics from other hosts; loopback needs none"
     )

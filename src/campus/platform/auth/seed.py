@@ -11,7 +11,9 @@ from sqlalchemy import insert
 from campus.kernel import clock
 from campus.kernel.seeding import SeedContext
 from campus.platform.auth import service
+from campus.platform.auth.cas import seed as cas_seed
 from campus.platform.auth.models import Credential
+from campus.platform.auth.oidc import seed as oidc_seed
 from campus.platform.auth.passwords import hash_password
 from campus.platform.users import service as users
 
@@ -41,3 +43,5 @@ async def seed(ctx: SeedContext) -> None:
             person = await users.find_person_by_login(session, login.login)
             if person is not None:
                 await service.set_password(session, person.id, login.password)
+    await cas_seed.seed(ctx)
+    await oidc_seed.seed(ctx)

@@ -48,9 +48,13 @@ class PeopleFilter:
     status: str | None = None
     class_id: int | None = None
     q: str | None = None
+    # The reader's data scope (the permission center's scope_filter), None for no limit.
+    within: ColumnElement[bool] | None = None
 
 
 def _filtered(stmt: Select[Any], f: PeopleFilter) -> Select[Any]:
+    if f.within is not None:
+        stmt = stmt.where(f.within)
     if f.org_path is not None:
         subtree = select(OrgUnit.id).where(OrgUnit.path.like(like_prefix(f.org_path), escape="\\"))
         stmt = stmt.where(Person.org_unit_id.in_(subtree))
@@ -368,6 +372,25 @@ async def find_position(
         Position.class_id.is_(None) if class_id is None else Position.class_id == class_id
     )
     return await session.scalar(stmt)
+
+
+# Two names for the org table, so that a query already joining org units does not correlate
+# with the subtree subquery; built once, as building aliases costs more than the query.
+_UNIT_BELOW = OrgUnit.__table__.alias("unit_below")
+_UNIT_ANCHOR = OrgUnit.__table__.alias("unit_anchor")
+_SUBTREE_IDS = select(_UNIT_BELOW.c.id).join(
+    _UNIT_ANCHOR, _UNIT_BELOW.c.path.like(_UNIT_ANCHOR.c.path.concat("%"))
+)
+
+
+def subtree_ids_select(org_unit_ids: Sequence[int]) -> Select[Any]:
+    """The ids of the given units and of every unit below them."""
+    return _SUBTREE_IDS.where(_UNIT_ANCHOR.c.id.in_(list(org_unit_ids)))
+
+
+async def holder_ids(session: AsyncSession, kind: str) -> list[int]:
+    rows = await session.scalars(select(Position.person_id).where(Position.kind == kind).distinct())
+    return sorted(rows)
 
 
 async def people_count_in(session: AsyncSession, org_path: str, status: str | None) -> int:

@@ -3,11 +3,13 @@ query, answer with schemas."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
@@ -15,8 +17,10 @@ from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from campus.kernel.i18n import _
 from campus.kernel.pagination import PageParams, PageParamsDep
+from campus.platform.access import service as access
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import actions, excel, queries, service, standards, validation
+from campus.platform.users.models import Person
 from campus.platform.users.permissions import (
     ORG_MANAGE,
     ORG_READ,
@@ -118,11 +122,26 @@ async def people_page(
     sort: str,
     always_mask: bool = False,
 ) -> PersonPage:
-    """A page of people; phones unmasked only for holders of ``users.person.sensitive`` and
-    never when ``always_mask`` (a list on screen does not need them)."""
-    rows = await queries.people_page(session, f, sort=sort, params=params)
-    full = principal.can(PERSON_SENSITIVE) and not always_mask
+    """A page of the people the reader's ``users.person.read`` reaches; phones unmasked only
+    where ``users.person.sensitive`` reaches as far, and never when ``always_mask`` (a list on
+    screen does not need them)."""
+    rows = await queries.people_page(session, within_reach(principal, f), sort=sort, params=params)
+    full = sensitive_everywhere(principal) and not always_mask
     return rows.into(PersonPage, lambda row: list_item(row, full), sort=sort)
+
+
+def reach_clause(principal: Principal) -> ColumnElement[bool]:
+    """The people ``users.person.read`` reaches for the reader, as a WHERE clause."""
+    return access.scope_filter(principal, PERSON_READ, Person.org_unit_id, Person.id)
+
+
+def within_reach(principal: Principal, f: queries.PeopleFilter) -> queries.PeopleFilter:
+    """The filter limited to the people ``users.person.read`` reaches for the reader."""
+    return dataclasses.replace(f, within=reach_clause(principal))
+
+
+def sensitive_everywhere(principal: Principal) -> bool:
+    return access.reach_includes(principal, PERSON_SENSITIVE, PERSON_READ)
 
 
 @router.get("/people", response_model=PersonPage)
@@ -143,14 +162,15 @@ async def list_people(
     return await people_page(session, principal, f, params=paging, sort=check_sort(sort))
 
 
-@router.get("/people/search", response_model=list[PersonRef], dependencies=[require(PERSON_READ)])
+@router.get("/people/search", response_model=list[PersonRef])
 async def search_people(
     session: ReadSessionDep,
+    principal: Annotated[Principal, require(PERSON_READ)],
     q: Annotated[str, Query(min_length=1, max_length=60)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[PersonRef]:
-    """Quick search by the start of a name or number, for pickers."""
-    return await service.search_people(session, q, limit)
+    """Quick search by the start of a name or number, for pickers (within the reader's reach)."""
+    return await service.search_people(session, q, limit, within=reach_clause(principal))
 
 
 def xlsx_response(data: bytes, filename: str, ascii_name: str) -> Response:
@@ -173,8 +193,8 @@ async def export_people(
 ) -> Response:
     """The people matching the list's filters as an .xlsx in the import template's columns."""
     f = await people_filter(session, org_unit_id, subtree, person_type, status, class_id, q)
-    rows = await queries.people_rows(session, f, sort=check_sort(sort))
-    data = excel.export(rows, full=principal.can(PERSON_SENSITIVE))
+    rows = await queries.people_rows(session, within_reach(principal, f), sort=check_sort(sort))
+    data = excel.export(rows, full=sensitive_everywhere(principal))
     return xlsx_response(data, "人员名单.xlsx", "people.xlsx")
 
 
@@ -214,13 +234,28 @@ async def import_people(
 
 
 async def detail_for(session: AsyncSession, principal: Principal, person_id: int) -> PersonDetail:
-    access = access_person(principal, person_id)
-    detail = await service.person_detail(session, person_id, access)
+    """The record as the reader may see it: refused (and audited) outside the reach of their
+    ``users.person.read``, masked outside the reach of ``users.person.sensitive``."""
+    level = access_person(principal, person_id)
+    if level is PersonAccess.NONE:
+        raise await refuse(principal, person_id)
+    detail = await service.person_detail(session, person_id, level)
     if detail is None:
-        if access is PersonAccess.NONE:
-            raise Forbidden(_("只能查看本人的信息"))
         raise NotFound(_("人员 {id} 不存在", id=person_id))
+    if person_id == principal.person_id:
+        return detail
+    org_path = [unit.id for unit in detail.org_path]
+    if not access.allows(principal, PERSON_READ, org_path, person_id):
+        raise await refuse(principal, person_id)
+    if not detail.masked and not access.allows(principal, PERSON_SENSITIVE, org_path, person_id):
+        return service.masked(detail)
     return detail
+
+
+async def refuse(principal: Principal, person_id: int) -> Forbidden:
+    return await access.denied(
+        principal, PERSON_READ, _("只能查看本人的信息"), target_type="person", target_id=person_id
+    )
 
 
 @router.post("/people", response_model=PersonDetail, status_code=201)
@@ -367,12 +402,14 @@ async def get_class(class_id: int, session: ReadSessionDep) -> ClassOut:
 @router.get(
     "/classes/{class_id}/members",
     response_model=list[PersonRef],
-    dependencies=[require(PERSON_READ)],
 )
-async def class_members(class_id: int, session: ReadSessionDep) -> list[PersonRef]:
+async def class_members(
+    class_id: int, session: ReadSessionDep, principal: Annotated[Principal, require(PERSON_READ)]
+) -> list[PersonRef]:
+    """The class's people the reader's ``users.person.read`` reaches."""
     if await service.get_class(session, class_id) is None:
         raise NotFound(_("行政班 {id} 不存在", id=class_id))
-    return await service.members_of_class(session, class_id)
+    return await service.members_of_class(session, class_id, within=reach_clause(principal))
 
 
 @router.post(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
@@ -104,10 +105,14 @@ async def person_detail(
         ancestors = await queries.org_ancestors(session, record.org_unit)
         detail.org_path = [OrgUnitOut.model_validate(u) for u in ancestors]
     detail.positions = await positions_of(session, person_id)
-    if access is not PersonAccess.FULL:
-        detail.id_number = idcard.mask(detail.id_number)
-        detail.phone = validation.mask_phone(detail.phone)
-        detail.masked = True
+    return detail if access is PersonAccess.FULL else masked(detail)
+
+
+def masked(detail: PersonDetail) -> PersonDetail:
+    """The record with its identity number and phone masked."""
+    detail.id_number = idcard.mask(detail.id_number)
+    detail.phone = validation.mask_phone(detail.phone)
+    detail.masked = True
     return detail
 
 
@@ -131,13 +136,19 @@ def _detail_of(record: queries.PersonRecord) -> PersonDetail:
     return detail
 
 
-async def search_people(session: AsyncSession, q: str, limit: int = 20) -> list[PersonRef]:
-    """People whose name or number starts with ``q``, numbers first in order."""
+async def search_people(
+    session: AsyncSession, q: str, limit: int = 20, *, within: ColumnElement[bool] | None = None
+) -> list[PersonRef]:
+    """People whose name or number starts with ``q``, numbers first in order; ``within`` is
+    the reader's data scope (the permission center's ``scope_filter``), None for no limit."""
     q = q.strip()
     if not q:
         return []
     rows = await queries.people_rows(
-        session, queries.PeopleFilter(q=q), sort="number", limit=max(1, min(limit, 200))
+        session,
+        queries.PeopleFilter(q=q, within=within),
+        sort="number",
+        limit=max(1, min(limit, 200)),
     )
     return [_ref(row.person, row.number) for row in rows]
 
@@ -198,6 +209,12 @@ async def org_subtree_ids(session: AsyncSession, org_unit_id: int) -> list[int]:
     return sorted(u.id for u in await queries.subtree(session, unit))
 
 
+def org_subtree_clause(column: Any, org_unit_ids: Sequence[int]) -> ColumnElement[bool]:
+    """A WHERE condition: ``column`` (an org unit id column of any table) names one of the
+    given units or a unit below one of them; one subquery over the tree, no ids read first."""
+    return column.in_(queries.subtree_ids_select(org_unit_ids))
+
+
 async def members_of_org(
     session: AsyncSession,
     org_unit_id: int,
@@ -229,10 +246,17 @@ async def get_class(session: AsyncSession, class_id: int) -> ClassOut | None:
 
 
 async def members_of_class(
-    session: AsyncSession, class_id: int, status: str | None = "active"
+    session: AsyncSession,
+    class_id: int,
+    status: str | None = "active",
+    *,
+    within: ColumnElement[bool] | None = None,
 ) -> list[PersonRef]:
+    """The class's people; ``within`` limits them to a reader's data scope."""
     rows = await queries.people_rows(
-        session, queries.PeopleFilter(class_id=class_id, status=status), sort="number"
+        session,
+        queries.PeopleFilter(class_id=class_id, status=status, within=within),
+        sort="number",
     )
     return [_ref(row.person, row.number) for row in rows]
 
@@ -253,6 +277,11 @@ async def holders_of(
         session, kind, org_unit_ids=[org_unit_id] if org_unit_id else [], class_id=class_id
     )
     return _refs_of_holders(rows)
+
+
+async def holder_ids(session: AsyncSession, kind: str) -> list[int]:
+    """Everyone holding a position of ``kind`` anywhere, each once."""
+    return await queries.holder_ids(session, kind)
 
 
 async def counselors_of(session: AsyncSession, person_id: int) -> list[PersonRef]:

@@ -1,0 +1,244 @@
+"""OpenID Connect token refreshes per second over HTTP: each refresh authenticates the client,
+rotates the refresh token (one row used, one written, reuse detection armed), records and signs
+a new RS256 access token and a new ID token with the person's claims.
+
+The app runs as in production (uvicorn, one worker, SQLite seeded with the small demo
+university) in its own process. Several relying-party workers each sign in once with code +
+PKCE, then refresh their own token chain (a chain is serial by nature: every refresh needs the
+previous answer) as fast as the server answers. The same client load against GET /healthz in
+the same run is the baseline the figure is compared with. Traffic stays on 127.0.0.1.
+
+    .venv/bin/python bench/auth_oidc.py [--seconds 5] [--concurrency 8]
+
+``measure_token_refresh(base_url, ...)`` is the measurement itself, for bench/auth.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import secrets
+import signal
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from _machine import describe
+
+HOST = "127.0.0.1"
+ADMIN_LOGIN = "A0001"
+ADMIN_PASSWORD = "Admin@2026"
+REDIRECT_URI = "http://127.0.0.1/bench/callback"
+HARD_LIMIT_SECONDS = 110
+
+
+@dataclass(frozen=True)
+class Throughput:
+    operations: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds if self.seconds else 0.0
+
+
+def _cookie_header(jar: dict[str, str]) -> str:
+    # Production cookies are Secure; over plain HTTP the benchmark sends them itself.
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+async def _admin_session(http: httpx.AsyncClient, login: str, password: str) -> dict[str, str]:
+    first = await http.get("/login")
+    jar = {"campus_csrf": first.cookies["campus_csrf"]}
+    response = await http.post(
+        "/api/v1/auth/login",
+        json={"login": login, "password": password},
+        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"sign-in failed: {response.status_code} {response.text}")
+    jar.update(dict(response.cookies))
+    return jar
+
+
+async def _register_client(http: httpx.AsyncClient, jar: dict[str, str]) -> tuple[str, str]:
+    response = await http.post(
+        "/api/v1/auth/oidc/clients",
+        json={
+            "name": f"bench {secrets.token_hex(3)}",
+            "first_party": True,
+            "redirect_uris": [REDIRECT_URI],
+            "allowed_scopes": ["openid", "profile", "campus"],
+        },
+        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
+    )
+    if response.status_code != 201:
+        raise SystemExit(f"client registration failed: {response.status_code} {response.text}")
+    body = response.json()
+    return body["client_id"], body["client_secret"]
+
+
+async def _first_refresh_token(
+    http: httpx.AsyncClient, jar: dict[str, str], client_id: str, secret: str
+) -> str:
+    """Code + PKCE with the signed-in session: the start of one refresh chain."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile campus",
+        "state": secrets.token_urlsafe(8),
+        "code_challenge": challenge.rstrip(b"=").decode(),
+        "code_challenge_method": "S256",
+    }
+    answer = await http.get(
+        "/oauth/authorize", params=params, headers={"Cookie": _cookie_header(jar)}
+    )
+    code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    token = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(client_id, secret),
+    )
+    token.raise_for_status()
+    return str(token.json()["refresh_token"])
+
+
+async def measure_token_refresh(
+    base_url: str,
+    *,
+    seconds: float = 5.0,
+    concurrency: int = 8,
+    admin_login: str = ADMIN_LOGIN,
+    admin_password: str = ADMIN_PASSWORD,
+) -> Throughput:
+    """Refresh-token grants per second against a running Campus at ``base_url``."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
+        jar = await _admin_session(http, admin_login, admin_password)
+        client_id, secret = await _register_client(http, jar)
+        chains = [
+            await _first_refresh_token(http, jar, client_id, secret) for _ in range(concurrency)
+        ]
+        latencies: list[float] = []
+        errors = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker(refresh_token: str) -> None:
+            nonlocal errors
+            while (started := time.perf_counter()) < deadline:
+                response = await http.post(
+                    "/oauth/token",
+                    data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                    auth=(client_id, secret),
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+                    return
+                refresh_token = response.json()["refresh_token"]
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(chain) for chain in chains))
+        elapsed = time.perf_counter() - began
+    return _throughput(latencies, elapsed, errors)
+
+
+async def measure_trivial(base_url: str, *, seconds: float, concurrency: int) -> Throughput:
+    """The same client against GET /healthz: what the HTTP stack alone allows."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while (started := time.perf_counter()) < deadline:
+                response = await http.get("/healthz")
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code != 200
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return _throughput(latencies, elapsed, errors)
+
+
+def _throughput(latencies: list[float], elapsed: float, errors: int) -> Throughput:
+    ordered = sorted(latencies) or [0.0]
+    return Throughput(
+        operations=len(latencies) - errors,
+        seconds=elapsed,
+        p50_ms=statistics.median(ordered),
+        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        errors=errors,
+    )
+
+
+def _out_of_time(_signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped: the benchmark ran longer than {HARD_LIMIT_SECONDS} s")
+
+
+def main() -> None:
+    from http_baseline import free_port, prepare_database, start_server, stop, wait_until_ready
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    print("== machine")
+    print(describe())
+    signal.signal(signal.SIGALRM, _out_of_time)
+    signal.alarm(HARD_LIMIT_SECONDS)
+    workdir = Path(tempfile.mkdtemp(prefix="campus-oidc-bench-"))
+    server = None
+    try:
+        database_url, seed_seconds = prepare_database(workdir)
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        server = start_server(workdir, database_url, port)
+        wait_until_ready(base, server)
+        print("\n== setup")
+        print(f"SQLite, small demo seeded in {seed_seconds:.1f} s; uvicorn, 1 worker, production")
+        chains = f"{args.concurrency} refresh chains, {args.seconds:.0f} s"
+        print(f"client: httpx in this process, {chains}")
+        baseline = asyncio.run(
+            measure_trivial(base, seconds=args.seconds, concurrency=args.concurrency)
+        )
+        refresh = asyncio.run(
+            measure_token_refresh(base, seconds=args.seconds, concurrency=args.concurrency)
+        )
+        print("\n== results")
+        for label, run in (("GET /healthz (baseline)", baseline), ("token refresh", refresh)):
+            print(
+                f"{label:24} {run.per_second:8.0f} /s   p50 {run.p50_ms:6.2f} ms   "
+                f"p99 {run.p99_ms:6.2f} ms   {run.operations} ok, {run.errors} errors"
+            )
+        ratio = refresh.per_second / baseline.per_second if baseline.per_second else 0.0
+        print(f"\ntoken refreshes/s = {ratio:.2f} × the trivial route's requests/s")
+    finally:
+        signal.alarm(0)
+        if server is not None:
+            stop(server)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The access matrix: every built-in role against sample routes, allowed or refused as the table
+declares. Demo logins stand for their roles; the roles without one are granted, as the demo seed
+grants them, to a person made for the test in the demo college.
+
+A route is "allowed" when the guard lets the request through (any answer but 403); writes are
+sent with an empty body, so an allowed write stops at validation (422) and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from campus.kernel.runtime import Runtime
+from campus.kernel.seeding import SeedContext
+from campus.platform.access import actions
+from campus.platform.access.scopes import ScopeKind
+from campus.platform.access.seed import BUILTIN_ROLES
+from campus.platform.auth import service as auth_service
+from campus.platform.users import service as users
+from tests.conftest import LoginAs, _client
+from tests.platform.users.conftest import create_person, id_number, unique
+
+PASSWORD = "Matrix@2026pw"
+DEMO_COLLEGE = "12"
+OTHER_OFFICE = "801"  # 党委办公室: nobody of the demo logins works there
+
+# Roles the demo logins stand for, and built-in roles granted to a person made for the test
+# (with the reach the demo seed gives them).
+DEMO_ROLES = ("admin", "user_admin", "staff", "teacher", "counselor", "student")
+GRANTED: dict[str, ScopeKind] = {
+    "school_leader": ScopeKind.ALL,
+    "registrar": ScopeKind.ALL,
+    "academic_secretary": ScopeKind.SUBTREE,
+    "finance": ScopeKind.ALL,
+    "dormitory_manager": ScopeKind.ALL,
+}
+ROLES = (*DEMO_ROLES, *GRANTED)
+
+# route -> the roles allowed ("*" every role); everyone else is refused.
+READERS = (
+    "admin",
+    "user_admin",
+    "staff",
+    "teacher",
+    "counselor",
+    "school_leader",
+    "registrar",
+    "academic_secretary",
+    "finance",
+    "dormitory_manager",
+)
+WIDE_READERS = tuple(r for r in READERS if r not in ("teacher", "counselor", "academic_secretary"))
+MATRIX: list[tuple[str, str, tuple[str, ...]]] = [
+    ("GET", "/api/v1/users/people", READERS),
+    ("GET", "/api/v1/users/people/{insider}", READERS),
+    ("GET", "/api/v1/users/people/{outsider}", WIDE_READERS),
+    ("GET", "/api/v1/users/people/{me}", ("*",)),
+    ("GET", "/users/people/{outsider}", WIDE_READERS),
+    ("GET", "/api/v1/users/people/export.xlsx", READERS),
+    ("GET", "/api/v1/users/org-units", READERS),
+    ("POST", "/api/v1/users/people", ("admin", "user_admin", "staff", "registrar")),
+    ("GET", "/users/import", ("admin", "user_admin", "staff", "registrar")),
+    ("POST", "/api/v1/users/org-units", ("admin", "user_admin")),
+    ("GET", "/api/v1/monitor/audit", ("admin", "school_leader")),
+    ("GET", "/api/v1/monitor/dead-letters", ("admin",)),
+    ("GET", "/api/v1/access/roles", ("admin", "school_leader")),
+    ("GET", "/api/v1/access/grants", ("admin", "school_leader")),
+    ("GET", "/access/grants", ("admin", "school_leader")),
+    ("POST", "/api/v1/access/roles", ("admin",)),
+    ("POST", "/api/v1/access/grants", ("admin",)),
+    ("GET", "/api/v1/access/me", ("*",)),
+]
+
+
+@dataclass(frozen=True)
+class Targets:
+    insider: int  # a student of the demo college (not the demo student)
+    outsider: int  # a staff member of an office outside the demo college
+
+
+async def targets(db: Runtime, demo: SeedContext) -> Targets:
+    student_login = next(x for x in demo.logins if x.role == "student").login
+    async with db.db.read() as session:
+        me = await users.find_person_by_login(session, student_login)
+        assert me is not None and me.class_id is not None
+        classmates = await users.members_of_class(session, me.class_id)
+        insider = next(p.id for p in classmates if p.id != me.id)
+        office = await users.find_org_unit_by_code(session, OTHER_OFFICE)
+        assert office is not None
+        outsider = (await users.members_of_org(session, office.id))[0].id
+    return Targets(insider, outsider)
+
+
+Subject = Callable[[str], Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def subject(app, db: Runtime, login_as: LoginAs) -> AsyncIterator[Subject]:  # type: ignore[no-untyped-def]
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(role: str) -> httpx.AsyncClient:
+        if role in DEMO_ROLES:
+            return await login_as(role)
+        number = unique("M")
+        async with db.db.read() as session:
+            college = await users.find_org_unit_by_code(session, DEMO_COLLEGE)
+        assert college is not None
+        admin = await login_as("admin")
+        person = {
+            "name": "矩阵测试",
+            "gender": "1",
+            "person_type": "staff",
+            "org_unit_id": college.id,
+            "staff_no": number,
+            "id_number": id_number(),
+        }
+        person_id = (await create_person(admin, person))["id"]
+        async with db.db.transaction() as session:
+            await auth_service.set_password(session, person_id, PASSWORD)
+            scope = GRANTED[role]
+            anchor = college.id if scope is ScopeKind.SUBTREE else None
+            await actions.do_grant(
+                session, db.cache, person_id, role, scope=scope, org_unit_id=anchor
+            )
+        client = await _client(app)
+        clients.append(client)
+        response = await client.post(
+            "/api/v1/auth/login", json={"login": number, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_role_against_the_sample_routes(
+    role: str, subject: Subject, db: Runtime, demo: SeedContext
+) -> None:
+    where = await targets(db, demo)
+    client = await subject(role)
+    me = (await client.get("/api/v1/auth/me")).json()["person_id"]
+    values = {"insider": where.insider, "outsider": where.outsider, "me": me}
+    wrong = []
+    for method, template, allowed_roles in MATRIX:
+        path = template.format(**values)
+        kwargs: dict[str, Any] = {"json": {}} if method != "GET" else {}
+        response = await client.request(method, path, **kwargs)
+        assert response.status_code != 500, (method, path, response.text)
+        allowed = response.status_code not in (401, 403)
+        expected = "*" in allowed_roles or role in allowed_roles
+        if allowed != expected:
+            wrong.append(
+                f"{method} {template}: {response.status_code}, expected "
+                f"{'allowed' if expected else 'refused'}"
+            )
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
+
+
+def test_the_matrix_covers_every_builtin_role() -> None:
+    assert set(BUILTIN_ROLES) <= set(ROLES)
