@@ -140,3 +140,52 @@ async def test_demo_counselor_and_teacher_see_the_demo_college(
     assert await total(staff) == await total(admin)
     student = await login_as("student")
     assert_problem(await student.get(PEOPLE), 403)
+
+
+async def test_a_college_administrator_changes_only_their_college(
+    admin: httpx.AsyncClient, tree: Tree, sign_in: SignIn, db: Runtime
+) -> None:
+    """Writes are held to the scope of ``users.person.manage`` too, not only to the code."""
+    role = await admin.post(
+        "/api/v1/access/roles",
+        json={
+            "code": "college_people_admin",
+            "name": "学院人员管理员",
+            "permissions": ["users.person.read", "users.person.manage"],
+        },
+    )
+    assert role.status_code == 201, role.text
+    inside = await student_in(admin, tree)
+    outside = await staff_in(admin, tree, tree.college_b)
+    manager = await sign_in(
+        await staff_in(admin, tree, tree.college_a),
+        [("college_people_admin", ScopeKind.SUBTREE, tree.college_a)],
+    )
+
+    ok = await manager.patch(f"{PEOPLE}/{inside['id']}", json={"email": "in@demo.edu.cn"})
+    assert ok.status_code == 200, ok.text
+    refused = await manager.patch(f"{PEOPLE}/{outside['id']}", json={"email": "x@demo.edu.cn"})
+    assert_problem(refused, 403)
+    moved = await manager.patch(
+        f"{PEOPLE}/{inside['id']}", json={"org_unit_id": tree.college_b, "class_id": None}
+    )
+    assert_problem(moved, 403)
+    async with db.db.read() as session:
+        unchanged = await users.get_person_ref(session, inside["id"])
+        other = await users.person_detail(session, outside["id"])
+    assert unchanged is not None and unchanged.org_unit_id != tree.college_b
+    assert other is not None and other.email != "x@demo.edu.cn"
+
+
+async def test_the_portal_search_finds_only_people_within_reach(
+    admin: httpx.AsyncClient, tree: Tree, sign_in: SignIn
+) -> None:
+    inside = await student_in(admin, tree)
+    outside = await staff_in(admin, tree, tree.college_b)
+    secretary, _me = await secretary_of(admin, tree, sign_in)
+    html = {"Accept": "text/html"}
+    found = (await secretary.get("/search", params={"q": inside["student_no"]}, headers=html)).text
+    assert inside["name"] in found
+    hidden = (await secretary.get("/search", params={"q": outside["staff_no"]}, headers=html)).text
+    assert 'data-testid="search-person"' not in hidden
+    assert f'href="/users/people/{outside["id"]}"' not in hidden

@@ -252,6 +252,22 @@ async def detail_for(session: AsyncSession, principal: Principal, person_id: int
     return detail
 
 
+async def ensure_manages(session: AsyncSession, principal: Principal, person_id: int) -> None:
+    """Refuse (and audit) a write about a person outside the reach of the writer's
+    ``users.person.manage``: a college's administrator manages their college only."""
+    detail = await service.person_detail(session, person_id, PersonAccess.MASKED)
+    if detail is None:
+        raise NotFound(_("人员 {id} 不存在", id=person_id))
+    if not access.allows(principal, PERSON_MANAGE, [u.id for u in detail.org_path], person_id):
+        raise await access.denied(
+            principal,
+            PERSON_MANAGE,
+            _("只能管理权限范围内的人员"),
+            target_type="person",
+            target_id=person_id,
+        )
+
+
 async def refuse(principal: Principal, person_id: int) -> Forbidden:
     return await access.denied(
         principal, PERSON_READ, _("只能查看本人的信息"), target_type="person", target_id=person_id
@@ -265,6 +281,7 @@ async def create_person(
     principal: Annotated[Principal, require(PERSON_MANAGE)],
 ) -> PersonDetail:
     person_id = await actions.check_create_person(session, body)
+    await ensure_manages(session, principal, person_id)  # the new place is within reach
     return await detail_for(session, principal, person_id)
 
 
@@ -284,7 +301,9 @@ async def update_person(
     session: SessionDep,
     principal: Annotated[Principal, require(PERSON_MANAGE)],
 ) -> PersonDetail:
+    await ensure_manages(session, principal, person_id)
     await actions.check_update_person(session, person_id, body)
+    await ensure_manages(session, principal, person_id)  # and so is where it moved to
     return await detail_for(session, principal, person_id)
 
 
@@ -295,6 +314,7 @@ async def change_status(
     session: SessionDep,
     principal: Annotated[Principal, require(PERSON_MANAGE)],
 ) -> PersonDetail:
+    await ensure_manages(session, principal, person_id)
     await actions.check_change_status(session, person_id, body)
     return await detail_for(session, principal, person_id)
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
+from campus.platform.access import service as access_center
 from campus.platform.users import actions, excel, idcard, queries, standards, validation
 from campus.platform.users.models import Identity, OrgUnit, Person
 from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
@@ -156,6 +157,16 @@ async def search_people(
 def may_search_people(principal: Principal | None) -> bool:
     """Whether ``principal`` may look people up (the portal's search asks before it searches)."""
     return principal is not None and principal.can(PERSON_READ)
+
+
+async def search_people_for(
+    session: AsyncSession, principal: Principal, q: str, limit: int = 20
+) -> list[PersonRef]:
+    """``search_people`` within the reach of the reader's ``users.person.read``."""
+    if not may_search_people(principal):
+        return []
+    within = access_center.scope_filter(principal, PERSON_READ, Person.org_unit_id, Person.id)
+    return await search_people(session, q, limit, within=within)
 
 
 async def all_person_ids(session: AsyncSession) -> list[int]:

@@ -65,8 +65,8 @@ async def search(
     term = q.strip()
     apps = matching_entries(rt.modules, principal, term) if term else []
     people = (
-        await users.search_people(session, term, SEARCH_LIMIT)
-        if term and users.may_search_people(principal)
+        await users.search_people_for(session, principal, term, SEARCH_LIMIT)
+        if term and principal is not None
         else []
     )
     return render(
