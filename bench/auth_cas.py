@@ -20,15 +20,14 @@ import argparse
 import asyncio
 import secrets
 import signal
-import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from _http_load import Throughput, cookie_header, measure_trivial, signed_in, throughput
 from _machine import describe
 
 HOST = "127.0.0.1"
@@ -38,38 +37,6 @@ SERVICE_URL = "https://bench.demo.edu.cn/app/"
 # Issued tickets live 60 s by default; a batch is validated well within that.
 BATCH_PER_WORKER = 40
 HARD_LIMIT_SECONDS = 110
-
-
-@dataclass(frozen=True)
-class Throughput:
-    operations: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-    @property
-    def per_second(self) -> float:
-        return self.operations / self.seconds if self.seconds else 0.0
-
-
-def _cookie_header(jar: dict[str, str]) -> str:
-    # Production cookies are Secure; over plain HTTP the benchmark sends them itself.
-    return "; ".join(f"{k}={v}" for k, v in jar.items())
-
-
-async def _signed_in(http: httpx.AsyncClient, login: str, password: str) -> dict[str, str]:
-    first = await http.get("/login")
-    jar = {"campus_csrf": first.cookies["campus_csrf"]}
-    response = await http.post(
-        "/api/v1/auth/login",
-        json={"login": login, "password": password},
-        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
-    )
-    if response.status_code != 200:
-        raise SystemExit(f"sign-in failed: {response.status_code} {response.text}")
-    jar.update(dict(response.cookies))
-    return jar
 
 
 async def _register_service(http: httpx.AsyncClient, jar: dict[str, str]) -> None:
@@ -82,7 +49,7 @@ async def _register_service(http: httpx.AsyncClient, jar: dict[str, str]) -> Non
             "released_attributes": ["name", "number", "person_type", "org_unit", "roles"],
             "slo_enabled": False,
         },
-        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
+        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": cookie_header(jar)},
     )
     if response.status_code != 201:
         raise SystemExit(f"service registration failed: {response.status_code} {response.text}")
@@ -90,7 +57,7 @@ async def _register_service(http: httpx.AsyncClient, jar: dict[str, str]) -> Non
 
 async def _issue(http: httpx.AsyncClient, jar: dict[str, str]) -> str:
     answer = await http.get(
-        "/cas/login", params={"service": SERVICE_URL}, headers={"Cookie": _cookie_header(jar)}
+        "/cas/login", params={"service": SERVICE_URL}, headers={"Cookie": cookie_header(jar)}
     )
     if answer.status_code != 302:
         raise SystemExit(f"/cas/login issued no ticket: {answer.status_code} {answer.text[:200]}")
@@ -109,7 +76,7 @@ async def measure_service_validate(
     """Successful ticket validations per second against a running Campus at ``base_url``."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        jar = await _signed_in(http, admin_login, admin_password)
+        jar = await signed_in(http, admin_login, admin_password)
         await _register_service(http, jar)
         latencies: list[float] = []
         errors = 0
@@ -132,39 +99,7 @@ async def measure_service_validate(
             began = time.perf_counter()
             await asyncio.gather(*(validate(share) for share in shares))
             timed += time.perf_counter() - began
-    return _throughput(latencies, timed, errors)
-
-
-async def measure_trivial(base_url: str, *, seconds: float, concurrency: int) -> Throughput:
-    """The same client against GET /healthz: what the HTTP stack alone allows."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    latencies: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while (started := time.perf_counter()) < deadline:
-                response = await http.get("/healthz")
-                latencies.append((time.perf_counter() - started) * 1000)
-                errors += response.status_code != 200
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return _throughput(latencies, elapsed, errors)
-
-
-def _throughput(latencies: list[float], elapsed: float, errors: int) -> Throughput:
-    ordered = sorted(latencies) or [0.0]
-    return Throughput(
-        operations=len(latencies) - errors,
-        seconds=elapsed,
-        p50_ms=statistics.median(ordered),
-        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-        errors=errors,
-    )
+    return throughput(latencies, timed, errors)
 
 
 def _out_of_time(_signum: int, _frame: object) -> None:

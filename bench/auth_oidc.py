@@ -21,15 +21,14 @@ import base64
 import hashlib
 import secrets
 import signal
-import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from _http_load import Throughput, cookie_header, measure_trivial, signed_in, throughput
 from _machine import describe
 
 HOST = "127.0.0.1"
@@ -37,38 +36,6 @@ ADMIN_LOGIN = "A0001"
 ADMIN_PASSWORD = "Admin@2026"
 REDIRECT_URI = "http://127.0.0.1/bench/callback"
 HARD_LIMIT_SECONDS = 110
-
-
-@dataclass(frozen=True)
-class Throughput:
-    operations: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-    @property
-    def per_second(self) -> float:
-        return self.operations / self.seconds if self.seconds else 0.0
-
-
-def _cookie_header(jar: dict[str, str]) -> str:
-    # Production cookies are Secure; over plain HTTP the benchmark sends them itself.
-    return "; ".join(f"{k}={v}" for k, v in jar.items())
-
-
-async def _admin_session(http: httpx.AsyncClient, login: str, password: str) -> dict[str, str]:
-    first = await http.get("/login")
-    jar = {"campus_csrf": first.cookies["campus_csrf"]}
-    response = await http.post(
-        "/api/v1/auth/login",
-        json={"login": login, "password": password},
-        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
-    )
-    if response.status_code != 200:
-        raise SystemExit(f"sign-in failed: {response.status_code} {response.text}")
-    jar.update(dict(response.cookies))
-    return jar
 
 
 async def _register_client(http: httpx.AsyncClient, jar: dict[str, str]) -> tuple[str, str]:
@@ -80,7 +47,7 @@ async def _register_client(http: httpx.AsyncClient, jar: dict[str, str]) -> tupl
             "redirect_uris": [REDIRECT_URI],
             "allowed_scopes": ["openid", "profile", "campus"],
         },
-        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": _cookie_header(jar)},
+        headers={"X-CSRF-Token": jar["campus_csrf"], "Cookie": cookie_header(jar)},
     )
     if response.status_code != 201:
         raise SystemExit(f"client registration failed: {response.status_code} {response.text}")
@@ -104,7 +71,7 @@ async def _first_refresh_token(
         "code_challenge_method": "S256",
     }
     answer = await http.get(
-        "/oauth/authorize", params=params, headers={"Cookie": _cookie_header(jar)}
+        "/oauth/authorize", params=params, headers={"Cookie": cookie_header(jar)}
     )
     code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
     token = await http.post(
@@ -132,7 +99,7 @@ async def measure_token_refresh(
     """Refresh-token grants per second against a running Campus at ``base_url``."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        jar = await _admin_session(http, admin_login, admin_password)
+        jar = await signed_in(http, admin_login, admin_password)
         client_id, secret = await _register_client(http, jar)
         chains = [
             await _first_refresh_token(http, jar, client_id, secret) for _ in range(concurrency)
@@ -158,39 +125,7 @@ async def measure_token_refresh(
         began = time.perf_counter()
         await asyncio.gather(*(worker(chain) for chain in chains))
         elapsed = time.perf_counter() - began
-    return _throughput(latencies, elapsed, errors)
-
-
-async def measure_trivial(base_url: str, *, seconds: float, concurrency: int) -> Throughput:
-    """The same client against GET /healthz: what the HTTP stack alone allows."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    latencies: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
-
-        async def worker() -> None:
-            nonlocal errors
-            while (started := time.perf_counter()) < deadline:
-                response = await http.get("/healthz")
-                latencies.append((time.perf_counter() - started) * 1000)
-                errors += response.status_code != 200
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
-    return _throughput(latencies, elapsed, errors)
-
-
-def _throughput(latencies: list[float], elapsed: float, errors: int) -> Throughput:
-    ordered = sorted(latencies) or [0.0]
-    return Throughput(
-        operations=len(latencies) - errors,
-        seconds=elapsed,
-        p50_ms=statistics.median(ordered),
-        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-        errors=errors,
-    )
+    return throughput(latencies, elapsed, errors)
 
 
 def _out_of_time(_signum: int, _frame: object) -> None:
