@@ -21,7 +21,9 @@ pytestmark = pytest.mark.browser
 
 def test_admin_opens_the_org_tree_and_expands_a_college(page: Page, admin: DemoLogin) -> None:
     sign_in(page, admin.login, admin.password)
-    page.get_by_role("link", name="组织机构").first.click()
+    # The user center's pages share one drop-down in the main navigation.
+    page.get_by_test_id("nav-group").filter(has_text="统一用户中心").click()
+    page.get_by_role("link", name="组织机构").click()
     tree = page.get_by_test_id("org-tree")
     expect(tree).to_be_visible()
     college = tree.locator("details[hx-get]").filter(has_text="计算机").first

@@ -15,7 +15,7 @@ from itsdangerous import URLSafeSerializer
 
 from campus.kernel.errors import Forbidden, install_error_handlers
 from campus.kernel.i18n import _
-from campus.kernel.manifest import MenuEntry
+from campus.kernel.manifest import MenuEntry, Module
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
 from campus.kernel.templating import flash, render
@@ -70,12 +70,22 @@ async def test_navigation_lists_only_entries_the_person_may_open(
     anon: httpx.AsyncClient, login_as: LoginAs, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert runtime.templates is not None
-    menu = [
-        MenuEntry(_("首页"), "/", icon="home", order=0),
-        MenuEntry(_("公开页面"), "/open-test", icon="world", order=1),
-        MenuEntry(_("管理页面"), "/admin-test", permission="test.manage", order=2),
+    modules = [
+        Module("home_t", _("首页"), "campus", menu=(MenuEntry(_("首页"), "/", icon="home"),)),
+        Module(
+            "open_t", _("公开"), "campus", menu=(MenuEntry(_("公开页面"), "/open-test", order=1),)
+        ),
+        Module(
+            "admin_t",
+            _("管理"),
+            "campus",
+            menu=(
+                MenuEntry(_("管理页面"), "/admin-test", permission="test.manage", order=2),
+                MenuEntry(_("管理报表"), "/admin-report", permission="test.manage", order=3),
+            ),
+        ),
     ]
-    monkeypatch.setitem(runtime.templates.env.globals, "menu", menu)
+    monkeypatch.setitem(runtime.templates.env.globals, "modules", modules)
 
     # An anonymous visitor sees the shell on error pages: public entries only.
     anonymous = (await anon.get("/open-test/missing", headers=HTML)).text
@@ -88,6 +98,9 @@ async def test_navigation_lists_only_entries_the_person_may_open(
     nav = _main_nav((await admin.get("/")).text)
     assert 'href="/admin-test"' in nav
     assert "管理页面" in nav
+    # A module's several entries share one drop-down named after the module.
+    group = nav.split('data-testid="nav-group"')[1]
+    assert "管理" in group and 'href="/admin-test"' in group and 'href="/admin-report"' in group
     assert 'data-testid="nav-toggle"' in (await admin.get("/")).text
 
 

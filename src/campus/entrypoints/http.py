@@ -16,7 +16,7 @@ from campus.kernel.config import Settings, get_settings
 from campus.kernel.errors import install_error_handlers
 from campus.kernel.i18n import _
 from campus.kernel.logging import configure_logging
-from campus.kernel.manifest import MenuEntry, Module, discover, select
+from campus.kernel.manifest import Module, discover, select
 from campus.kernel.observability import install_observability
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import Templates
@@ -26,8 +26,8 @@ from campus.web.layouts.shell import (
     SEARCH_ROUTE,
     is_active,
     may_open,
+    nav_groups,
     page_route_path,
-    visible_entries,
 )
 
 MODULE_PACKAGES = ("campus.platform", "campus.web")
@@ -111,10 +111,9 @@ def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
     template_dirs = [m.templates for m in runtime.modules if m.templates is not None]
     templates = Templates([LAYOUTS, *template_dirs])
     templates.add_global("csrf_token", csrf_token_of)
-    templates.add_global("menu", _menu(runtime.modules))
     templates.add_global("modules", runtime.modules)
     templates.add_global("may_open", may_open)
-    templates.add_global("visible_entries", visible_entries)
+    templates.add_global("nav_groups", nav_groups)
     templates.add_global("is_active", is_active)
     # The operator's name for the site; the default has an English translation.
     templates.add_global("site_name", _(runtime.settings.site_name))
@@ -130,7 +129,3 @@ def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
     templates.add_global("search_path", page_route_path(page_routes, SEARCH_ROUTE))
     if STATIC.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-
-def _menu(modules: list[Module]) -> list[MenuEntry]:
-    return sorted((entry for m in modules for entry in m.menu), key=lambda e: e.order)

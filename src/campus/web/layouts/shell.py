@@ -4,12 +4,14 @@ mounted, and same-site paths that are safe to redirect to."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from starlette.routing import BaseRoute, Route
 
 from campus.kernel.context import Principal
-from campus.kernel.manifest import MenuEntry
+from campus.kernel.i18n import LazyText
+from campus.kernel.manifest import MenuEntry, Module
 
 SEARCH_ROUTE = "search"
 
@@ -23,6 +25,29 @@ def may_open(entry: MenuEntry, principal: Principal | None) -> bool:
 
 def visible_entries(entries: Iterable[MenuEntry], principal: Principal | None) -> list[MenuEntry]:
     return [entry for entry in entries if may_open(entry, principal)]
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """One item of the main navigation: a module's entries this person may open."""
+
+    title: LazyText
+    icon: str
+    entries: list[MenuEntry]
+
+    def is_active(self, path: str) -> bool:
+        return any(is_active(entry, path) for entry in self.entries)
+
+
+def nav_groups(modules: Iterable[Module], principal: Principal | None) -> list[NavGroup]:
+    """The main navigation, a group per module (a module's several entries share a drop-down,
+    so the bar stays one line however many modules a university enables)."""
+    groups = []
+    for module in modules:
+        entries = sorted(visible_entries(module.menu, principal), key=lambda e: e.order)
+        if entries:
+            groups.append(NavGroup(module.title, entries[0].icon, entries))
+    return sorted(groups, key=lambda g: g.entries[0].order)
 
 
 def is_active(entry: MenuEntry, path: str) -> bool:
