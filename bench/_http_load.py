@@ -4,11 +4,18 @@ HTTP as a browser would, and the trivial-route baseline measured with the same c
 from __future__ import annotations
 
 import asyncio
+import signal
 import statistics
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -73,3 +80,39 @@ def throughput(latencies: list[float], elapsed: float, errors: int) -> Throughpu
         p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
         errors=errors,
     )
+
+
+@contextmanager
+def demo_server(prefix: str, hard_limit_seconds: int) -> Iterator[tuple[str, float]]:
+    """A Campus server (uvicorn, one worker, production settings) on a fresh SQLite file with
+    the small demo seeded, on a free loopback port; yields its base URL and the seeding time.
+    The whole run is cut off after ``hard_limit_seconds`` so that it always ends by itself."""
+    from http_baseline import free_port, prepare_database, start_server, stop, wait_until_ready
+
+    def out_of_time(_signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped: the benchmark ran longer than {hard_limit_seconds} s")
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.alarm(hard_limit_seconds)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    server = None
+    try:
+        database_url, seed_seconds = prepare_database(workdir)
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        server = start_server(workdir, database_url, port)
+        wait_until_ready(base, server)
+        yield base, seed_seconds
+    finally:
+        signal.alarm(0)
+        if server is not None:
+            stop(server)
+
+
+def print_results(rows: list[tuple[str, Throughput]], width: int = 26) -> None:
+    print("\n== results")
+    for label, run in rows:
+        print(
+            f"{label:{width}} {run.per_second:8.0f} /s   p50 {run.p50_ms:6.2f} ms   "
+            f"p99 {run.p99_ms:6.2f} ms   {run.operations} ok, {run.errors} errors"
+        )

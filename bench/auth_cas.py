@@ -19,18 +19,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import signal
-import tempfile
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from _http_load import Throughput, cookie_header, measure_trivial, signed_in, throughput
+from _http_load import (
+    Throughput,
+    cookie_header,
+    demo_server,
+    measure_trivial,
+    print_results,
+    signed_in,
+    throughput,
+)
 from _machine import describe
 
-HOST = "127.0.0.1"
 ADMIN_LOGIN = "A0001"
 ADMIN_PASSWORD = "Admin@2026"
 SERVICE_URL = "https://bench.demo.edu.cn/app/"
@@ -102,29 +106,14 @@ async def measure_service_validate(
     return throughput(latencies, timed, errors)
 
 
-def _out_of_time(_signum: int, _frame: object) -> None:
-    raise SystemExit(f"stopped: the benchmark ran longer than {HARD_LIMIT_SECONDS} s")
-
-
 def main() -> None:
-    from http_baseline import free_port, prepare_database, start_server, stop, wait_until_ready
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     print("== machine")
     print(describe())
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.alarm(HARD_LIMIT_SECONDS)
-    workdir = Path(tempfile.mkdtemp(prefix="campus-cas-bench-"))
-    server = None
-    try:
-        database_url, seed_seconds = prepare_database(workdir)
-        port = free_port()
-        base = f"http://{HOST}:{port}"
-        server = start_server(workdir, database_url, port)
-        wait_until_ready(base, server)
+    with demo_server("campus-cas-bench-", HARD_LIMIT_SECONDS) as (base, seed_seconds):
         print("\n== setup")
         print(f"SQLite, small demo seeded in {seed_seconds:.1f} s; uvicorn, 1 worker, production")
         print(
@@ -137,22 +126,15 @@ def main() -> None:
         cas3 = asyncio.run(
             measure_service_validate(base, endpoint="/cas/p3/serviceValidate", **load)
         )
-        print("\n== results")
-        for label, run in (
-            ("GET /healthz (baseline)", baseline),
-            ("/cas/serviceValidate", cas2),
-            ("/cas/p3/serviceValidate", cas3),
-        ):
-            print(
-                f"{label:26} {run.per_second:8.0f} /s   p50 {run.p50_ms:6.2f} ms   "
-                f"p99 {run.p99_ms:6.2f} ms   {run.operations} ok, {run.errors} errors"
-            )
+        print_results(
+            [
+                ("GET /healthz (baseline)", baseline),
+                ("/cas/serviceValidate", cas2),
+                ("/cas/p3/serviceValidate", cas3),
+            ]
+        )
         ratio = cas2.per_second / baseline.per_second if baseline.per_second else 0.0
         print(f"\nserviceValidate/s = {ratio:.2f} × the trivial route's requests/s")
-    finally:
-        signal.alarm(0)
-        if server is not None:
-            stop(server)
 
 
 if __name__ == "__main__":

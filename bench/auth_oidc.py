@@ -20,18 +20,22 @@ import asyncio
 import base64
 import hashlib
 import secrets
-import signal
-import tempfile
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from _http_load import Throughput, cookie_header, measure_trivial, signed_in, throughput
+from _http_load import (
+    Throughput,
+    cookie_header,
+    demo_server,
+    measure_trivial,
+    print_results,
+    signed_in,
+    throughput,
+)
 from _machine import describe
 
-HOST = "127.0.0.1"
 ADMIN_LOGIN = "A0001"
 ADMIN_PASSWORD = "Admin@2026"
 REDIRECT_URI = "http://127.0.0.1/bench/callback"
@@ -128,29 +132,14 @@ async def measure_token_refresh(
     return throughput(latencies, elapsed, errors)
 
 
-def _out_of_time(_signum: int, _frame: object) -> None:
-    raise SystemExit(f"stopped: the benchmark ran longer than {HARD_LIMIT_SECONDS} s")
-
-
 def main() -> None:
-    from http_baseline import free_port, prepare_database, start_server, stop, wait_until_ready
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     print("== machine")
     print(describe())
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.alarm(HARD_LIMIT_SECONDS)
-    workdir = Path(tempfile.mkdtemp(prefix="campus-oidc-bench-"))
-    server = None
-    try:
-        database_url, seed_seconds = prepare_database(workdir)
-        port = free_port()
-        base = f"http://{HOST}:{port}"
-        server = start_server(workdir, database_url, port)
-        wait_until_ready(base, server)
+    with demo_server("campus-oidc-bench-", HARD_LIMIT_SECONDS) as (base, seed_seconds):
         print("\n== setup")
         print(f"SQLite, small demo seeded in {seed_seconds:.1f} s; uvicorn, 1 worker, production")
         chains = f"{args.concurrency} refresh chains, {args.seconds:.0f} s"
@@ -161,18 +150,9 @@ def main() -> None:
         refresh = asyncio.run(
             measure_token_refresh(base, seconds=args.seconds, concurrency=args.concurrency)
         )
-        print("\n== results")
-        for label, run in (("GET /healthz (baseline)", baseline), ("token refresh", refresh)):
-            print(
-                f"{label:24} {run.per_second:8.0f} /s   p50 {run.p50_ms:6.2f} ms   "
-                f"p99 {run.p99_ms:6.2f} ms   {run.operations} ok, {run.errors} errors"
-            )
+        print_results([("GET /healthz (baseline)", baseline), ("token refresh", refresh)])
         ratio = refresh.per_second / baseline.per_second if baseline.per_second else 0.0
         print(f"\ntoken refreshes/s = {ratio:.2f} × the trivial route's requests/s")
-    finally:
-        signal.alarm(0)
-        if server is not None:
-            stop(server)
 
 
 if __name__ == "__main__":
