@@ -6,11 +6,10 @@ import asyncio
 import json
 from pathlib import Path
 
-from sqlalchemy import text
-
 from campus.entrypoints.http import build_runtime
 from campus.kernel.config import VAR_DIR, Settings
 from campus.kernel.seeding import Scale, seed_all
+from campus.platform.users import service as users
 
 LOGINS_FILE = VAR_DIR / "demo-logins.json"
 Login = tuple[str, str, str, str]
@@ -40,8 +39,7 @@ async def is_seeded(settings: Settings) -> bool:
     runtime = build_runtime(settings)
     try:
         async with runtime.db.read() as session:
-            count = await session.scalar(text("SELECT count(*) FROM users_person"))
-        return bool(count)
+            return await users.has_people(session)
     finally:
         await runtime.close()
 
@@ -77,7 +75,6 @@ async def import_people(settings: Settings, data: bytes, only_valid: bool) -> li
     """Import people from an .xlsx (the admin page's template); the report as lines of text."""
     from campus.kernel.errors import Problem
     from campus.kernel.i18n import translate
-    from campus.platform.users import service as users
 
     runtime = build_runtime(settings)
     try:
@@ -99,7 +96,6 @@ async def import_people(settings: Settings, data: bytes, only_valid: bool) -> li
 
 async def export_people(settings: Settings, path: Path) -> int:
     """Write everyone to an .xlsx in the import template's columns; returns how many."""
-    from campus.platform.users import service as users
 
     runtime = build_runtime(settings)
     try:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+from pathlib import Path
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
+from campus.kernel import migrate
 from campus.kernel.context import Principal
+from campus.kernel.db import Database
 from campus.kernel.errors import InvalidInput
 from campus.kernel.runtime import Runtime
 from campus.platform.users import service
@@ -93,3 +97,17 @@ async def test_problems_in_english_when_asked(admin: httpx.AsyncClient, campus: 
     assert response.json()["errors"] == [
         {"field": "org_unit_id", "reason": "Org unit 987654321 does not exist"}
     ]
+
+
+async def test_has_people_tells_an_empty_database_from_a_seeded_one(
+    db: Runtime, tmp_path: Path
+) -> None:
+    async with db.db.read() as session:
+        assert await service.has_people(session)
+    empty = Database(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    await asyncio.to_thread(migrate.upgrade, empty.url)
+    try:
+        async with empty.read() as session:
+            assert not await service.has_people(session)
+    finally:
+        await empty.dispose()

@@ -169,6 +169,11 @@ async def search_people_for(
     return await search_people(session, q, limit, within=within)
 
 
+async def has_people(session: AsyncSession) -> bool:
+    """Whether anybody is recorded yet (the demo university is seeded only into an empty one)."""
+    return await session.scalar(select(Person.id).limit(1)) is not None
+
+
 async def all_person_ids(session: AsyncSession) -> list[int]:
     return list(await session.scalars(select(Person.id).order_by(Person.id)))
 
