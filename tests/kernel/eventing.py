@@ -16,15 +16,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import audit, migrate
+from campus.kernel import audit
 from campus.kernel.audit import AuditEntry
 from campus.kernel.bus import Bus, Dispatcher, InProcessBus, RabbitBus, RetryPolicy
 from campus.kernel.cache import MemoryCache
@@ -33,6 +31,7 @@ from campus.kernel.db import Database
 from campus.kernel.events import DeadLetter, Event, OutboxRow, ProcessedEvent, emit
 from campus.kernel.manifest import EventHandler, Module
 from campus.kernel.runtime import Runtime
+from tests.own_database import migrated_database
 
 BROKER_URL = os.environ.get("CAMPUS_BROKER_URL", "memory://")
 ON_RABBITMQ = BROKER_URL.startswith("amqp")
@@ -40,30 +39,9 @@ EFFECT = "test.handler.effect"
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 
 
-def _events_database_url(tmp: Path) -> str:
-    base = os.environ.get("CAMPUS_DATABASE_URL")
-    if base and base.startswith("postgresql"):
-        url = make_url(base)
-        return url.set(database=f"{url.database}_events").render_as_string(hide_password=False)
-    return f"sqlite+aiosqlite:///{tmp}/events.db"
-
-
-async def _recreate_postgres_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    await admin.dispose()
-
-
 @pytest.fixture(scope="session")
 async def events_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = _events_database_url(tmp_path_factory.mktemp("events"))
-    if url.startswith("postgresql"):
-        await _recreate_postgres_database(url)
-    await asyncio.to_thread(migrate.upgrade, url)
-    return url
+    return await migrated_database("events", tmp_path_factory.mktemp("events"))
 
 
 @pytest.fixture

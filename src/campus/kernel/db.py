@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from campus.kernel import sqlite_inline
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,7 +64,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -75,7 +76,7 @@ def create_engine(url: str) -> AsyncEngine:
             from pathlib import Path
 
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"async_creator": sqlite_inline.connector(database or ":memory:")}
         if database in ("", ":memory:"):
             kwargs["poolclass"] = StaticPool
         engine = create_async_engine(url, **kwargs)
@@ -91,6 +92,7 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._bound = False
 
     @property
     def dialect(self) -> str:
@@ -104,15 +106,25 @@ class Database:
         self._sessions = async_sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        self._bound = True
 
     def unbind(self) -> None:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._bound = False
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on any error."""
+    async def transaction(self, *, lock_early: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        ``lock_early`` (request transactions): on SQLite, which lets one writer in at a time,
+        take the write lock up front. A transaction that reads first and writes later fails at
+        once (SQLITE_BUSY_SNAPSHOT) if another writer committed in between; locking early makes
+        it wait its turn (busy_timeout) instead. Work that opens a second transaction while its
+        first is open (the embedded relay dispatching to handlers) must not lock early."""
         async with self._sessions() as session:
             try:
+                if lock_early and self.dialect == "sqlite" and not self._bound:
+                    await session.execute(text("BEGIN IMMEDIATE"))
                 yield session
                 await session.commit()
             except BaseException:

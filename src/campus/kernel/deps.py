@@ -17,7 +17,7 @@ def get_runtime(request: Request) -> Runtime:
 
 
 async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    async with get_runtime(request).db.transaction() as session:
+    async with get_runtime(request).db.transaction(lock_early=True) as session:
         yield session
 
 
