@@ -52,6 +52,7 @@ async def check_parts(settings: Settings) -> list[tuple[str, str, str | None]]:
             ("database", settings.database_url, runtime.db.ping),
             ("cache", settings.redis_url, runtime.cache.ping),
             ("broker", settings.broker_url, runtime.bus.ping),
+            ("storage", settings.storage_url, runtime.storage.ping),
         ):
             try:
                 await probe()

@@ -25,7 +25,11 @@ class Settings(BaseSettings):
     )
     redis_url: str = Field(default="memory://", description="memory:// or redis://host:port/db")
     broker_url: str = Field(default="memory://", description="memory:// or amqp://user:pw@host/")
-    storage_url: str = Field(default=f"file://{VAR_DIR}/files", description="file:///dir")
+    storage_url: str = Field(
+        default=f"file://{VAR_DIR}/files",
+        description="Where uploaded files live: file://relative/dir or file:///absolute/dir "
+        "(s3:// is not built yet and refuses to start)",
+    )
     secret_key: str = Field(
         default="campus-demo-secret-change-me",
         description="Signs session cookies and CSRF tokens; set a long random value in production",
@@ -37,7 +41,9 @@ class Settings(BaseSettings):
     modules: str = Field(default="*", description="Comma-separated module names to serve, * = all")
     environment: Literal["development", "production", "test"] = "development"
     log_level: str = "INFO"
-    max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted upload")
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest accepted uploaded file, in bytes"
+    )
     relay_in_process: bool = Field(
         default=True, description="Run the outbox relay inside the web process (embedded mode)"
     )

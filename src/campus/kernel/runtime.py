@@ -9,6 +9,7 @@ from campus.kernel.cache import Cache, create_cache
 from campus.kernel.config import Settings
 from campus.kernel.db import Database
 from campus.kernel.manifest import Module
+from campus.kernel.storage import Storage, create_storage
 
 if TYPE_CHECKING:
     from campus.kernel.bus import Bus
@@ -23,6 +24,11 @@ class Runtime:
     bus: Bus
     modules: list[Module] = field(default_factory=list)
     templates: Templates | None = None
+    # Built from the settings, so that a storage URL that cannot be served stops the start-up.
+    storage: Storage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.storage = create_storage(self.settings.storage_url)
 
     @classmethod
     def create(cls, settings: Settings, modules: list[Module]) -> Runtime:

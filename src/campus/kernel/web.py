@@ -27,6 +27,11 @@ CSRF_FIELD = "csrf_token"
 LOCALE_COOKIE = "campus_locale"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
+# A multipart form carries a file of up to the body limit plus its framing (boundaries, part
+# headers, a few small fields): without this allowance a file just under the limit would be
+# refused here, unnamed, instead of reaching the route that checks the file and names its field.
+MULTIPART_FRAMING_BYTES = 64 * 1024
+
 PrincipalLoader = Callable[[HTTPConnection], Awaitable[Principal | None]]
 
 CONTENT_SECURITY_POLICY = (
@@ -100,7 +105,8 @@ class KernelMiddleware:
             length = int(headers.get("content-length") or 0)
         except ValueError:
             length = 0
-        if length > self.max_body_bytes:
+        body_limit = self._body_limit(headers)
+        if length > body_limit:
             await self._reject(
                 PayloadTooLarge(_("上传内容不能超过 {mb} MB", mb=self.max_body_bytes // 1048576)),
                 scope,
@@ -116,7 +122,7 @@ class KernelMiddleware:
                     RequestContext(request_id=request_id, ip=client_ip, principal=principal)
                 )
 
-        receive = self._limited(receive)
+        receive = self._limited(receive, body_limit)
         if scope["method"] not in SAFE_METHODS and not scope["path"].startswith(
             self.csrf_exempt_prefixes
         ):
@@ -131,9 +137,14 @@ class KernelMiddleware:
                 return
         await self.app(scope, receive, send_with_headers)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _body_limit(self, headers: Headers) -> int:
+        if headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            return self.max_body_bytes + MULTIPART_FRAMING_BYTES
+        return self.max_body_bytes
+
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = 0
-        limit = self.max_body_bytes
 
         async def limited() -> Message:
             nonlocal seen
