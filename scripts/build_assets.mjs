@@ -17,6 +17,15 @@ const files = {
   "tabler-icons/tabler-icons.min.css": "@tabler/icons-webfont/dist/tabler-icons.min.css",
   "tabler-icons/fonts/tabler-icons.woff2": "@tabler/icons-webfont/dist/fonts/tabler-icons.woff2",
   "tabler-icons/fonts/tabler-icons.woff": "@tabler/icons-webfont/dist/fonts/tabler-icons.woff",
+  // Process diagrams (workflow): the pre-built viewer and modeler bundles, their styles and the
+  // BPMN icon font (bpmn.css finds it in ../font/; woff2 with woff as the fallback).
+  "bpmn-js/bpmn-viewer.production.min.js": "bpmn-js/dist/bpmn-viewer.production.min.js",
+  "bpmn-js/bpmn-modeler.production.min.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
+  "bpmn-js/diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
+  "bpmn-js/bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
+  "bpmn-js/bpmn-font/css/bpmn.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn.css",
+  "bpmn-js/bpmn-font/font/bpmn.woff2": "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2",
+  "bpmn-js/bpmn-font/font/bpmn.woff": "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff",
 };
 
 rmSync(vendor, { recursive: true, force: true });

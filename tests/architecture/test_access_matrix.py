@@ -38,6 +38,8 @@ GRANTED: dict[str, ScopeKind] = {
     "academic_secretary": ScopeKind.SUBTREE,
     "finance": ScopeKind.ALL,
     "dormitory_manager": ScopeKind.ALL,
+    "workflow_admin": ScopeKind.ALL,
+    "office": ScopeKind.ALL,
 }
 ROLES = (*DEMO_ROLES, *GRANTED)
 
@@ -74,6 +76,16 @@ MATRIX: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/access/roles", ("admin",)),
     ("POST", "/api/v1/access/grants", ("admin",)),
     ("GET", "/api/v1/access/me", ("*",)),
+    ("GET", "/api/v1/oa/notices", ("*",)),
+    ("POST", "/api/v1/oa/notices", ("admin", "staff", "counselor", "school_leader", "office")),
+    ("POST", "/api/v1/oa/documents", ("admin", "staff", "office")),
+    ("GET", "/api/v1/oa/prefixes", ("admin", "school_leader", "office")),
+    ("GET", "/api/v1/workflow/services", ("*",)),
+    ("GET", "/api/v1/workflow/tasks", ("*",)),
+    ("GET", "/api/v1/workflow/processes", ("admin", "workflow_admin")),
+    ("POST", "/api/v1/workflow/processes", ("admin", "workflow_admin")),
+    ("POST", "/api/v1/workflow/services", ("admin", "workflow_admin")),
+    ("GET", "/api/v1/workflow/stats", ("admin", "workflow_admin")),
 ]
 
 

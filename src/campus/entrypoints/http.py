@@ -30,7 +30,7 @@ from campus.web.layouts.shell import (
     page_route_path,
 )
 
-MODULE_PACKAGES = ("campus.platform", "campus.web")
+MODULE_PACKAGES = ("campus.platform", "campus.domains", "campus.web")
 SRC = Path(campus.__file__).parent
 LAYOUTS = SRC / "web" / "layouts" / "templates"
 STATIC = SRC / "web" / "static"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 00:06:32.912559
+Create Date: 2026-11-30 01:43:27.347465
 """
 
 from collections.abc import Sequence
@@ -325,6 +325,168 @@ def upgrade() -> None:
         batch_op.create_index("ix_event_processed_processed_at", ["processed_at"], unique=False)
 
     op.create_table(
+        "files_file",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=127), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("bound_module", sa.String(length=60), nullable=True),
+        sa.Column("bound_key", sa.String(length=120), nullable=True),
+        sa.Column("deleted_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_files_file")),
+    )
+    with op.batch_alter_table("files_file", schema=None) as batch_op:
+        batch_op.create_index("ix_files_file_bound", ["bound_module", "bound_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_files_file_deleted_at"), ["deleted_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_files_file_sha256"), ["sha256"], unique=False)
+        batch_op.create_index(
+            "ix_files_file_unbound_created", ["bound_module", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "oa_document",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column(
+            "issuing_org_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("urgency", sa.String(length=12), nullable=False),
+        sa.Column("secrecy", sa.String(length=12), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column(
+            "drafter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("return_reason", sa.String(length=500), nullable=False),
+        sa.Column("number_prefix", sa.String(length=40), nullable=True),
+        sa.Column("number_year", sa.Integer(), nullable=True),
+        sa.Column("number_seq", sa.Integer(), nullable=True),
+        sa.Column("number", sa.String(length=80), nullable=True),
+        sa.Column("seal_name", sa.String(length=60), nullable=False),
+        sa.Column("sealed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("sealed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "distributed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("distributed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("submitted_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("approved_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_document")),
+        sa.UniqueConstraint("number", name=op.f("uq_oa_document_number")),
+        sa.UniqueConstraint(
+            "number_prefix",
+            "number_year",
+            "number_seq",
+            name=op.f("uq_oa_document_number_prefix_number_year_number_seq"),
+        ),
+    )
+    with op.batch_alter_table("oa_document", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oa_document_drafter_id"), ["drafter_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_oa_document_instance_id"), ["instance_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_oa_document_issuing_org_id"), ["issuing_org_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_oa_document_status"), ["status"], unique=False)
+
+    op.create_table(
+        "oa_document_counter",
+        sa.Column("prefix", sa.String(length=40), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("last_seq", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("prefix", "year", name=op.f("pk_oa_document_counter")),
+    )
+    op.create_table(
+        "oa_event",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("place", sa.String(length=120), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("starts_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("all_day", sa.Boolean(), nullable=False),
+        sa.Column("reminder_minutes", sa.Integer(), nullable=True),
+        sa.Column("is_meeting", sa.Boolean(), nullable=False),
+        sa.Column("cancelled_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancel_reason", sa.String(length=200), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_event")),
+    )
+    with op.batch_alter_table("oa_event", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oa_event_ends_at"), ["ends_at"], unique=False)
+        batch_op.create_index("ix_oa_event_owner_time", ["owner_id", "starts_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oa_event_starts_at"), ["starts_at"], unique=False)
+
+    op.create_table(
+        "oa_issuing_prefix",
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("prefix", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("org_unit_id", name=op.f("pk_oa_issuing_prefix")),
+    )
+    op.create_table(
+        "oa_notice",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("people", sa.String(length=10), nullable=False),
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "publisher_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("expires_on", sa.Date(), nullable=True),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdraw_reason", sa.String(length=200), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_notice")),
+    )
+    with op.batch_alter_table("oa_notice", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_oa_notice_listing", ["status", "pinned", "published_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_oa_notice_org_unit_id"), ["org_unit_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_oa_notice_publisher_id"), ["publisher_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_oa_notice_status"), ["status"], unique=False)
+
+    op.create_table(
         "outbox",
         sa.Column(
             "id",
@@ -380,6 +542,76 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_users_org_unit_path"), ["path"], unique=False)
 
+    op.create_table(
+        "wf_delegation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "delegate_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("starts_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("process_key", sa.String(length=60), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_delegation")),
+    )
+    with op.batch_alter_table("wf_delegation", schema=None) as batch_op:
+        batch_op.create_index("ix_wf_delegation_person", ["person_id", "starts_at"], unique=False)
+
+    op.create_table(
+        "wf_form",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("key", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_form")),
+        sa.UniqueConstraint("key", name=op.f("uq_wf_form_key")),
+    )
+    op.create_table(
+        "wf_process",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_process")),
+        sa.UniqueConstraint("key", name=op.f("uq_wf_process_key")),
+    )
+    op.create_table(
+        "wf_service",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("audience", sa.String(length=10), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("form_key", sa.String(length=60), nullable=True),
+        sa.Column("process_key", sa.String(length=60), nullable=True),
+        sa.Column("link", sa.String(length=300), nullable=True),
+        sa.Column("summary", sa.String(length=300), nullable=False),
+        sa.Column("guide", sa.Text(), nullable=False),
+        sa.Column("expected_days", sa.Integer(), nullable=False),
+        sa.Column("icon", sa.String(length=40), nullable=False),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("apply_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_service")),
+        sa.UniqueConstraint("key", name=op.f("uq_wf_service_key")),
+    )
     op.create_table(
         "access_grant",
         sa.Column(
@@ -503,6 +735,174 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "oa_document_addressee",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "document_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("role", sa.String(length=6), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column(
+            "target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["oa_document.id"],
+            name=op.f("fk_oa_document_addressee_document_id_oa_document"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_document_addressee")),
+    )
+    with op.batch_alter_table("oa_document_addressee", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oa_document_addressee_document_id"), ["document_id"], unique=False
+        )
+
+    op.create_table(
+        "oa_document_receipt",
+        sa.Column(
+            "document_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("role", sa.String(length=6), nullable=False),
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("delivered_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["oa_document.id"],
+            name=op.f("fk_oa_document_receipt_document_id_oa_document"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("document_id", "person_id", name=op.f("pk_oa_document_receipt")),
+    )
+    with op.batch_alter_table("oa_document_receipt", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_oa_document_receipt_inbox", ["person_id", "delivered_at"], unique=False
+        )
+
+    op.create_table(
+        "oa_invitation",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("response", sa.String(length=10), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("invited_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("responded_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["oa_event.id"],
+            name=op.f("fk_oa_invitation_event_id_oa_event"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_invitation")),
+        sa.UniqueConstraint(
+            "event_id", "person_id", name=op.f("uq_oa_invitation_event_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("oa_invitation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_oa_invitation_event_id"), ["event_id"], unique=False)
+        batch_op.create_index("ix_oa_invitation_person", ["person_id", "response"], unique=False)
+
+    op.create_table(
+        "oa_notice_read",
+        sa.Column(
+            "notice_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["notice_id"],
+            ["oa_notice.id"],
+            name=op.f("fk_oa_notice_read_notice_id_oa_notice"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("notice_id", "person_id", name=op.f("pk_oa_notice_read")),
+    )
+    with op.batch_alter_table("oa_notice_read", schema=None) as batch_op:
+        batch_op.create_index("ix_oa_notice_read_person", ["person_id", "notice_id"], unique=False)
+
+    op.create_table(
+        "oa_notice_target",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "notice_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("subtree", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["notice_id"],
+            ["oa_notice.id"],
+            name=op.f("fk_oa_notice_target_notice_id_oa_notice"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_notice_target")),
+    )
+    with op.batch_alter_table("oa_notice_target", schema=None) as batch_op:
+        batch_op.create_index("ix_oa_notice_target_match", ["kind", "target_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_oa_notice_target_notice_id"), ["notice_id"], unique=False
+        )
+
+    op.create_table(
+        "oa_reminder",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("due_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["oa_event.id"],
+            name=op.f("fk_oa_reminder_event_id_oa_event"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oa_reminder")),
+        sa.UniqueConstraint(
+            "event_id", "person_id", name=op.f("uq_oa_reminder_event_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("oa_reminder", schema=None) as batch_op:
+        batch_op.create_index("ix_oa_reminder_due", ["sent_at", "due_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oa_reminder_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oa_reminder_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
         "users_class",
         sa.Column(
             "id",
@@ -531,6 +931,77 @@ def upgrade() -> None:
             batch_op.f("ix_users_class_org_unit_id"), ["org_unit_id"], unique=False
         )
 
+    op.create_table(
+        "wf_favourite",
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("service_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["wf_service.id"],
+            name=op.f("fk_wf_favourite_service_id_wf_service"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("person_id", "service_id", name=op.f("pk_wf_favourite")),
+    )
+    op.create_table(
+        "wf_form_version",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("form_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("schema", sa.JSON(), nullable=False),
+        sa.Column("ui_schema", sa.JSON(), nullable=False),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["wf_form.id"],
+            name=op.f("fk_wf_form_version_form_id_wf_form"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_form_version")),
+        sa.UniqueConstraint("form_id", "version", name=op.f("uq_wf_form_version_form_id_version")),
+    )
+    with op.batch_alter_table("wf_form_version", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wf_form_version_form_id"), ["form_id"], unique=False)
+
+    op.create_table(
+        "wf_process_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("process_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("bpmn_xml", sa.Text(), nullable=False),
+        sa.Column("chain", sa.JSON(), nullable=True),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("steps", sa.JSON(), nullable=False),
+        sa.Column("published", sa.Boolean(), nullable=False),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["process_id"],
+            ["wf_process.id"],
+            name=op.f("fk_wf_process_version_process_id_wf_process"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_process_version")),
+        sa.UniqueConstraint(
+            "process_id", "version", name=op.f("uq_wf_process_version_process_id_version")
+        ),
+    )
     op.create_table(
         "users_person",
         sa.Column(
@@ -581,6 +1052,51 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_users_person_type_status", ["person_type", "status"], unique=False
         )
+
+    op.create_table(
+        "wf_instance",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("process_version_id", sa.Integer(), nullable=False),
+        sa.Column("process_key", sa.String(length=60), nullable=False),
+        sa.Column("form_version_id", sa.Integer(), nullable=True),
+        sa.Column("service_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "applicant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("current_steps", sa.JSON(), nullable=False),
+        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("business_key", sa.String(length=120), nullable=True),
+        sa.Column("started_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("urged_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("activations", sa.Integer(), nullable=False),
+        sa.Column("lock_version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["process_version_id"],
+            ["wf_process_version.id"],
+            name=op.f("fk_wf_instance_process_version_id_wf_process_version"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_instance")),
+    )
+    with op.batch_alter_table("wf_instance", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_wf_instance_applicant", ["applicant_id", "started_at"], unique=False
+        )
+        batch_op.create_index("ix_wf_instance_business", ["source", "business_key"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_wf_instance_process_key"), ["process_key"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_wf_instance_service_id"), ["service_id"], unique=False)
+        batch_op.create_index("ix_wf_instance_status", ["status", "started_at"], unique=False)
 
     op.create_table(
         "users_identity",
@@ -659,11 +1175,102 @@ def upgrade() -> None:
             batch_op.f("ix_users_position_person_id"), ["person_id"], unique=False
         )
 
+    op.create_table(
+        "wf_task",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column(
+            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("activation", sa.Integer(), nullable=False),
+        sa.Column("spiff_task_id", sa.String(length=36), nullable=True),
+        sa.Column("step_id", sa.String(length=80), nullable=False),
+        sa.Column("step_name", sa.String(length=100), nullable=False),
+        sa.Column(
+            "assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "delegated_from", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("added_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("business_key", sa.String(length=120), nullable=True),
+        sa.Column("link", sa.String(length=300), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("overdue_handled", sa.Boolean(), nullable=False),
+        sa.Column("acted_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["instance_id"],
+            ["wf_instance.id"],
+            name=op.f("fk_wf_task_instance_id_wf_instance"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_task")),
+    )
+    with op.batch_alter_table("wf_task", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_wf_task_assignee", ["assignee_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_wf_task_business", ["source", "business_key"], unique=False)
+        batch_op.create_index("ix_wf_task_due", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_wf_task_instance", ["instance_id", "activation"], unique=False)
+
+    op.create_table(
+        "wf_timeline",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("step_id", sa.String(length=80), nullable=False),
+        sa.Column("step_name", sa.String(length=100), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"],
+            ["wf_instance.id"],
+            name=op.f("fk_wf_timeline_instance_id_wf_instance"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wf_timeline")),
+    )
+    with op.batch_alter_table("wf_timeline", schema=None) as batch_op:
+        batch_op.create_index("ix_wf_timeline_instance", ["instance_id", "id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("wf_timeline", schema=None) as batch_op:
+        batch_op.drop_index("ix_wf_timeline_instance")
+
+    op.drop_table("wf_timeline")
+    with op.batch_alter_table("wf_task", schema=None) as batch_op:
+        batch_op.drop_index("ix_wf_task_instance")
+        batch_op.drop_index("ix_wf_task_due")
+        batch_op.drop_index("ix_wf_task_business")
+        batch_op.drop_index("ix_wf_task_assignee")
+
+    op.drop_table("wf_task")
     with op.batch_alter_table("users_position", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_position_person_id"))
         batch_op.drop_index(batch_op.f("ix_users_position_org_unit_id"))
@@ -676,6 +1283,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_identity_person_id"))
 
     op.drop_table("users_identity")
+    with op.batch_alter_table("wf_instance", schema=None) as batch_op:
+        batch_op.drop_index("ix_wf_instance_status")
+        batch_op.drop_index(batch_op.f("ix_wf_instance_service_id"))
+        batch_op.drop_index(batch_op.f("ix_wf_instance_process_key"))
+        batch_op.drop_index("ix_wf_instance_business")
+        batch_op.drop_index("ix_wf_instance_applicant")
+
+    op.drop_table("wf_instance")
     with op.batch_alter_table("users_person", schema=None) as batch_op:
         batch_op.drop_index("ix_users_person_type_status")
         batch_op.drop_index(batch_op.f("ix_users_person_org_unit_id"))
@@ -683,11 +1298,45 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_person_class_id"))
 
     op.drop_table("users_person")
+    op.drop_table("wf_process_version")
+    with op.batch_alter_table("wf_form_version", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wf_form_version_form_id"))
+
+    op.drop_table("wf_form_version")
+    op.drop_table("wf_favourite")
     with op.batch_alter_table("users_class", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_class_org_unit_id"))
         batch_op.drop_index(batch_op.f("ix_users_class_grade"))
 
     op.drop_table("users_class")
+    with op.batch_alter_table("oa_reminder", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_reminder_person_id"))
+        batch_op.drop_index(batch_op.f("ix_oa_reminder_event_id"))
+        batch_op.drop_index("ix_oa_reminder_due")
+
+    op.drop_table("oa_reminder")
+    with op.batch_alter_table("oa_notice_target", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_notice_target_notice_id"))
+        batch_op.drop_index("ix_oa_notice_target_match")
+
+    op.drop_table("oa_notice_target")
+    with op.batch_alter_table("oa_notice_read", schema=None) as batch_op:
+        batch_op.drop_index("ix_oa_notice_read_person")
+
+    op.drop_table("oa_notice_read")
+    with op.batch_alter_table("oa_invitation", schema=None) as batch_op:
+        batch_op.drop_index("ix_oa_invitation_person")
+        batch_op.drop_index(batch_op.f("ix_oa_invitation_event_id"))
+
+    op.drop_table("oa_invitation")
+    with op.batch_alter_table("oa_document_receipt", schema=None) as batch_op:
+        batch_op.drop_index("ix_oa_document_receipt_inbox")
+
+    op.drop_table("oa_document_receipt")
+    with op.batch_alter_table("oa_document_addressee", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_document_addressee_document_id"))
+
+    op.drop_table("oa_document_addressee")
     with op.batch_alter_table("auth_oidc_refresh_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_oidc_refresh_token_grant_id"))
         batch_op.drop_index("ix_auth_oidc_refresh_token_expires")
@@ -712,6 +1361,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_access_grant_org_unit_id"))
 
     op.drop_table("access_grant")
+    op.drop_table("wf_service")
+    op.drop_table("wf_process")
+    op.drop_table("wf_form")
+    with op.batch_alter_table("wf_delegation", schema=None) as batch_op:
+        batch_op.drop_index("ix_wf_delegation_person")
+
+    op.drop_table("wf_delegation")
     with op.batch_alter_table("users_org_unit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_org_unit_path"))
         batch_op.drop_index(batch_op.f("ix_users_org_unit_parent_id"))
@@ -723,6 +1379,35 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_name"))
 
     op.drop_table("outbox")
+    with op.batch_alter_table("oa_notice", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_notice_status"))
+        batch_op.drop_index(batch_op.f("ix_oa_notice_publisher_id"))
+        batch_op.drop_index(batch_op.f("ix_oa_notice_org_unit_id"))
+        batch_op.drop_index("ix_oa_notice_listing")
+
+    op.drop_table("oa_notice")
+    op.drop_table("oa_issuing_prefix")
+    with op.batch_alter_table("oa_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_event_starts_at"))
+        batch_op.drop_index("ix_oa_event_owner_time")
+        batch_op.drop_index(batch_op.f("ix_oa_event_ends_at"))
+
+    op.drop_table("oa_event")
+    op.drop_table("oa_document_counter")
+    with op.batch_alter_table("oa_document", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oa_document_status"))
+        batch_op.drop_index(batch_op.f("ix_oa_document_issuing_org_id"))
+        batch_op.drop_index(batch_op.f("ix_oa_document_instance_id"))
+        batch_op.drop_index(batch_op.f("ix_oa_document_drafter_id"))
+
+    op.drop_table("oa_document")
+    with op.batch_alter_table("files_file", schema=None) as batch_op:
+        batch_op.drop_index("ix_files_file_unbound_created")
+        batch_op.drop_index(batch_op.f("ix_files_file_sha256"))
+        batch_op.drop_index(batch_op.f("ix_files_file_deleted_at"))
+        batch_op.drop_index("ix_files_file_bound")
+
+    op.drop_table("files_file")
     with op.batch_alter_table("event_processed", schema=None) as batch_op:
         batch_op.drop_index("ix_event_processed_processed_at")
 

@@ -152,3 +152,18 @@ async def post_anchors(session: AsyncSession, person_id: int) -> dict[str, set[i
         if unit is not None:
             units.add(unit)
     return anchors
+
+
+async def role_grants(session: AsyncSession, role_code: str) -> list[tuple[int, Grant]]:
+    """Each (person, grant) by which someone holds the role: person grants as they are, position
+    grants once for every holder of that post."""
+    rows = await session.execute(
+        select(Grant).join(Role, Role.id == Grant.role_id).where(Role.code == role_code)
+    )
+    held: list[tuple[int, Grant]] = []
+    for grant in rows.scalars():
+        if grant.person_id is not None:
+            held.append((grant.person_id, grant))
+        elif grant.position_kind is not None:
+            held += [(pid, grant) for pid in await users.holder_ids(session, grant.position_kind)]
+    return held

@@ -4,7 +4,7 @@ The demo logins keep their roles (admin, user_admin, staff, teacher, counselor, 
 staff login works at 教务处 and is its registrar too. Counselors, presidents and party
 secretaries hold their roles through their posts; a few named people of the demo university
 hold the other built-in roles (an academic secretary of the demo college, the heads of 财务处,
-后勤保障处 and 教务处).
+后勤保障处, 教务处 and 校长办公室).
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ ORG_READ = "users.org.read"
 ORG_MANAGE = "users.org.manage"
 AUDIT_READ = "monitor.audit.read"
 ROLE_READ = "access.role.read"
+NOTICE_PUBLISH = "oa.notice.publish"
+NOTICE_MANAGE = "oa.notice.manage"
+MEETING_INVITE_ORG = "oa.meeting.invite_org"
+DOCUMENT_DRAFT = "oa.document.draft"
+DOCUMENT_SEAL = "oa.document.seal"
+DOCUMENT_MANAGE = "oa.document.manage"
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,8 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     "admin": BuiltinRole("系统管理员", "全部权限，全校范围", (WILDCARD,)),
     "school_leader": BuiltinRole(
         "校领导",
-        "查看全校人员、组织、审计日志与授权情况",
-        (PERSON_READ, ORG_READ, AUDIT_READ, ROLE_READ),
+        "查看全校人员、组织、审计日志与授权情况；发布全校通知，查看全校公文",
+        (PERSON_READ, ORG_READ, AUDIT_READ, ROLE_READ, NOTICE_PUBLISH, DOCUMENT_MANAGE),
     ),
     "registrar": BuiltinRole(
         "教务处", "全校学籍与人员信息的查看和维护", (PERSON_READ, PERSON_MANAGE, ORG_READ)
@@ -52,8 +58,8 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     ),
     "counselor": BuiltinRole(
         "辅导员",
-        "查看所带学院学生的完整信息（含联系方式）",
-        (PERSON_READ, PERSON_SENSITIVE, ORG_READ),
+        "查看所带学院学生的完整信息（含联系方式）；向所带学院、班级发布通知",
+        (PERSON_READ, PERSON_SENSITIVE, ORG_READ, NOTICE_PUBLISH, MEETING_INVITE_ORG),
     ),
     "teacher": BuiltinRole("教师", "查看本学院的人员与组织", (PERSON_READ, ORG_READ)),
     "finance": BuiltinRole("财务", "查看缴费人员的基本信息", (PERSON_READ, ORG_READ)),
@@ -66,12 +72,40 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         "全校人员与组织机构的维护",
         (PERSON_READ, PERSON_MANAGE, PERSON_SENSITIVE, ORG_READ, ORG_MANAGE),
     ),
-    "staff": BuiltinRole("教职工", "查看本单位的人员与组织", (PERSON_READ, ORG_READ)),
+    "staff": BuiltinRole(
+        "教职工",
+        "查看本单位的人员与组织；以本单位名义发通知、拟公文、整体邀请参会",
+        (PERSON_READ, ORG_READ, NOTICE_PUBLISH, MEETING_INVITE_ORG, DOCUMENT_DRAFT),
+    ),
+    "office": BuiltinRole(
+        "校办文书",
+        "公文用印与分发、发文字号维护；发布和管理全校通知",
+        (
+            NOTICE_PUBLISH,
+            NOTICE_MANAGE,
+            MEETING_INVITE_ORG,
+            DOCUMENT_DRAFT,
+            DOCUMENT_SEAL,
+            DOCUMENT_MANAGE,
+        ),
+    ),
+    "workflow_admin": BuiltinRole(
+        "流程管理员",
+        "设计表单与流程、管理办事大厅、查看办事统计；找不到审批人的节点交由其处理",
+        (
+            "workflow.process.manage",
+            "workflow.service.manage",
+            "workflow.form.manage",
+            "workflow.form.read",
+            "workflow.instance.read_all",
+            "workflow.stats.read",
+        ),
+    ),
 }
 
 # Demo login role -> the roles its person holds and how far each reaches from their own unit.
 LOGIN_GRANTS: dict[str, tuple[tuple[str, ScopeKind], ...]] = {
-    "admin": (("admin", ScopeKind.ALL),),
+    "admin": (("admin", ScopeKind.ALL), ("workflow_admin", ScopeKind.ALL)),
     "user_admin": (("user_admin", ScopeKind.ALL),),
     "staff": (("staff", ScopeKind.ORG), ("registrar", ScopeKind.ALL)),
     "teacher": (("teacher", ScopeKind.SUBTREE),),
@@ -90,6 +124,7 @@ OFFICE_HEAD_ROLES: dict[str, str] = {
     "808": "finance",
     "810": "dormitory_manager",
     "803": "registrar",
+    "802": "office",
 }
 SECRETARY_COLLEGE = "12"  # the demo college (of the demo teacher, counselor and student)
 

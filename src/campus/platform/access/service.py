@@ -189,3 +189,17 @@ def reach_includes(principal: Principal | None, wider: str, narrower: str) -> bo
     """Whether ``wider`` reaches everything ``narrower`` does (e.g. may the reader see phones
     on every row of a list they may read)."""
     return reach(principal, wider).includes(reach(principal, narrower))
+
+
+async def holders_of_role(
+    session: AsyncSession, role_code: str, org_path: Sequence[int]
+) -> list[int]:
+    """Who holds the role ``role_code`` (themselves or through a post) with a scope that covers
+    the org unit whose path, root first, is ``org_path`` — e.g. the finance officers who may
+    handle an applicant of that college. Each person once, in grant order."""
+    found: dict[int, None] = {}
+    for person_id, grant in await index.role_grants(session, role_code):
+        anchors = await index.post_anchors(session, person_id) if grant.position_kind else {}
+        if index.reach_of_grant(grant, anchors).covers(person_id, org_path):
+            found.setdefault(person_id, None)
+    return list(found)

@@ -303,12 +303,24 @@ async def holder_ids(session: AsyncSession, kind: str) -> list[int]:
 async def counselors_of(session: AsyncSession, person_id: int) -> list[PersonRef]:
     """The counselors of a student: those of their class, else the nearest org unit up the tree
     that has any."""
+    return await nearest_holders(session, person_id, "counselor")
+
+
+async def nearest_holders(session: AsyncSession, person_id: int, kind: str) -> list[PersonRef]:
+    """The holders of posts of ``kind`` nearest to a person: on their class, else on the nearest
+    org unit up the tree that has any (their counselor, their college's dean, their head)."""
     person = await session.get(Person, person_id)
     if person is None:
         return []
-    unit = await session.get(OrgUnit, person.org_unit_id)
-    path = [u.id for u in await queries.org_ancestors(session, unit)] if unit else []
-    return await counselors_in(session, person.class_id, path)
+    path = await org_path_of(session, person_id)
+    return await holders_nearest(session, kind, person.class_id, path)
+
+
+async def org_path_of(session: AsyncSession, person_id: int) -> list[int]:
+    """The ids of a person's org unit and the units above it, root first."""
+    person = await session.get(Person, person_id)
+    unit = None if person is None else await session.get(OrgUnit, person.org_unit_id)
+    return [u.id for u in await queries.org_ancestors(session, unit)] if unit else []
 
 
 async def counselors_in(
@@ -316,12 +328,18 @@ async def counselors_in(
 ) -> list[PersonRef]:
     """The counselors of a student in ``class_id`` whose org units, root first, are ``org_path``
     (a ``PersonDetail`` has both, so a page showing one reads nothing about them again)."""
+    return await holders_nearest(session, "counselor", class_id, org_path)
+
+
+async def holders_nearest(
+    session: AsyncSession, kind: str, class_id: int | None, org_path: Sequence[int]
+) -> list[PersonRef]:
     if class_id is not None:
-        rows = await queries.holders(session, "counselor", class_id=class_id)
+        rows = await queries.holders(session, kind, class_id=class_id)
         if rows:
             return _refs_of_holders(rows)
     for org_unit_id in reversed(org_path):
-        rows = await queries.holders(session, "counselor", org_unit_ids=[org_unit_id])
+        rows = await queries.holders(session, kind, org_unit_ids=[org_unit_id])
         if rows:
             return _refs_of_holders(rows)
     return []
