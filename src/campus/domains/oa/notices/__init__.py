@@ -1,0 +1,1 @@
+"""通知公告: notices addressed to audiences, read receipts."""

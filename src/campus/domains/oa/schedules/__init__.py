@@ -1,0 +1,1 @@
+"""日程: personal events, meetings with invitations and answers, reminders, calendars."""
