@@ -29,6 +29,7 @@ bench: install assets
 	$(PY) bench/seed.py
 	$(PY) bench/http_baseline.py
 	$(PY) bench/outbox.py
+	$(PY) bench/workflow.py
 
 install: $(STAMP_PY)
 assets: $(VENDOR)

@@ -50,6 +50,28 @@ async def signed_in(http: httpx.AsyncClient, login: str, password: str) -> dict[
     return jar
 
 
+def session_headers(jar: dict[str, str]) -> dict[str, str]:
+    """What a signed-in browser sends with a write: its cookies and the CSRF token."""
+    return {"X-CSRF-Token": jar["campus_csrf"], "Cookie": cookie_header(jar)}
+
+
+async def signed_in_first_time(
+    http: httpx.AsyncClient, login: str, initial_password: str, new_password: str
+) -> dict[str, str]:
+    """Signs a seeded person in with their initial password and changes it, as their first
+    sign-in requires (until then the session carries no permissions)."""
+    jar = await signed_in(http, login, initial_password)
+    response = await http.post(
+        "/api/v1/auth/password",
+        json={"current_password": initial_password, "new_password": new_password},
+        headers=session_headers(jar),
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"password change failed: {response.status_code} {response.text}")
+    jar.update(dict(response.cookies))
+    return jar
+
+
 async def measure_trivial(base_url: str, *, seconds: float, concurrency: int) -> Throughput:
     """The same client against GET /healthz: what the HTTP stack alone allows."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -83,10 +105,14 @@ def throughput(latencies: list[float], elapsed: float, errors: int) -> Throughpu
 
 
 @contextmanager
-def demo_server(prefix: str, hard_limit_seconds: int) -> Iterator[tuple[str, float]]:
+def demo_server(
+    prefix: str, hard_limit_seconds: int, *, workdir: Path | None = None
+) -> Iterator[tuple[str, float]]:
     """A Campus server (uvicorn, one worker, production settings) on a fresh SQLite file with
     the small demo seeded, on a free loopback port; yields its base URL and the seeding time.
-    The whole run is cut off after ``hard_limit_seconds`` so that it always ends by itself."""
+    The whole run is cut off after ``hard_limit_seconds`` so that it always ends by itself.
+    ``workdir`` (default: a new temporary directory) is where the database file
+    ``campus.db`` and the server's log go, for a benchmark that reads them afterwards."""
     from http_baseline import free_port, prepare_database, start_server, stop, wait_until_ready
 
     def out_of_time(_signum: int, _frame: object) -> None:
@@ -94,7 +120,7 @@ def demo_server(prefix: str, hard_limit_seconds: int) -> Iterator[tuple[str, flo
 
     signal.signal(signal.SIGALRM, out_of_time)
     signal.alarm(hard_limit_seconds)
-    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    workdir = workdir or Path(tempfile.mkdtemp(prefix=prefix))
     server = None
     try:
         database_url, seed_seconds = prepare_database(workdir)
