@@ -56,7 +56,8 @@ async def test_form_and_decision_attachments(cast: Cast) -> None:
         f"/api/v1/workflow/tasks/{task}/approve", json={"comment": "同意", "attachments": [note]}
     )
     assert approved.status_code == 200, approved.text
-    entry = next(e for e in approved.json()["timeline"] if e["action"] == "approve")
+    timeline = (await instance(cast, inst["id"]))["timeline"]
+    entry = next(e for e in timeline if e["action"] == "approve")
     assert entry["attachments"] == [note]
     assert (
         await student.get(f"/api/v1/workflow/instances/{inst['id']}/files/{note}")

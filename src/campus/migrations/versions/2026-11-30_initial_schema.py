@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 01:43:27.347465
+Create Date: 2026-11-30 03:03:17.232329
 """
 
 from collections.abc import Sequence
@@ -1199,6 +1199,8 @@ def upgrade() -> None:
         ),
         sa.Column("added_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("mode", sa.String(length=12), nullable=False),
+        sa.Column("percent", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("source", sa.String(length=40), nullable=False),

@@ -268,6 +268,8 @@ async def _assign(session: AsyncSession, instance: Instance, step: ReadyStep) ->
             assignee_id=away.get(pid, pid),
             delegated_from=pid if pid in away else None,
             status="waiting" if sequential and i else "pending",
+            mode=step.settings.mode,
+            percent=step.settings.percent,
             seq=i,
             title=instance.title,
             source=instance.source,
@@ -354,10 +356,26 @@ async def _close_open_tasks(
 
 @dataclass
 class Claimed:
+    """A task taken for a decision, with its (locked) instance; the engine is loaded only when
+    the answer moves it."""
+
     task: Task
     instance: Instance
-    version: ProcessVersion
-    run: Run
+    loaded: Run | None = None
+
+    async def run(self, session: AsyncSession) -> Run:
+        if self.loaded is None:
+            self.loaded = await load_run(session, self.instance)
+        return self.loaded
+
+
+async def load_run(session: AsyncSession, instance: Instance) -> Run:
+    """The instance's engine, its definition read without the rest of the version row."""
+    spec = await session.scalar(
+        select(ProcessVersion.spec).where(ProcessVersion.id == instance.process_version_id)
+    )
+    assert spec is not None
+    return Run.load(spec, instance.state, instance.data)
 
 
 async def _claim(
@@ -367,7 +385,7 @@ async def _claim(
     everyone acting on one instance queues in the same order (no deadlock) and exactly one of
     two people acting on the same task at once gets it."""
     instance = await _lock_instance_of_task(session, task_id)
-    claimed = await session.execute(
+    task = await session.scalar(
         update(Task)
         .where(
             Task.id == task_id,
@@ -376,16 +394,13 @@ async def _claim(
             Task.assignee_id == principal.person_id,
         )
         .values(status=new_status, comment=body.comment, acted_at=clock.now())
-        .execution_options(synchronize_session=False)
+        .returning(Task)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if task is None or instance is None:
         await _why_not_claimed(session, principal, task_id)
-    task = await session.get(Task, task_id, populate_existing=True)
     assert task is not None and instance is not None
-    version = await session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    run = Run.load(version.spec, instance.state, instance.data)
-    return Claimed(task, instance, version, run)
+    return Claimed(task, instance)
 
 
 async def _why_not_claimed(session: AsyncSession, principal: Principal, task_id: int) -> None:
@@ -453,7 +468,6 @@ async def check_decide(
     _timeline(session, c.instance, principal.person_id, action, task=c.task, body=body)
     await _emit_tasks(session, c.instance, c.task.step_id, c.task.step_name, [c.task], action)
     await _settle_step(session, c, principal.person_id)
-    c.instance.state = c.run.dump()
     await _save(session)
     audit.record(
         session,
@@ -466,34 +480,43 @@ async def check_decide(
 
 
 async def _settle_step(session: AsyncSession, c: Claimed, actor_id: int | None) -> None:
-    step_tasks = list(
-        await session.scalars(
-            select(Task)
-            .where(Task.instance_id == c.instance.id, Task.activation == c.task.activation)
-            .order_by(Task.seq, Task.id)
-            .execution_options(populate_existing=True)
+    """Counts the step's answers; passes or fails the step when they decide it."""
+    step = (Task.instance_id == c.instance.id, Task.activation == c.task.activation)
+    counts: dict[str, int] = {
+        status: n
+        for status, n in await session.execute(
+            select(Task.status, func.count()).where(*step).group_by(Task.status)
         )
-    )
-    settings = next(
-        s.settings for s in c.run.ready_steps() if s.spiff_task_id == c.task.spiff_task_id
-    )
-    counted = [t.status for t in step_tasks if t.status not in ("transferred", "cancelled")]
-    result = steps.outcome(settings.mode, settings.percent, counted)
+    }
+    counted = [
+        status
+        for status, n in counts.items()
+        if status not in ("transferred", "cancelled")
+        for _ in range(n)
+    ]
+    result = steps.outcome(c.task.mode, c.task.percent, counted)  # type: ignore[arg-type]
     if result == "reject":
-        c.run.cancel()
+        run = await c.run(session)
+        run.cancel()
+        c.instance.state = run.dump()
         await _finish(session, c.instance, "rejected", actor_id)
     elif result == "pass":
         await _close_open_tasks(session, c.instance.id, c.task.activation)
-        c.run.complete(c.task.spiff_task_id or "", {c.task.step_id: "approved"})
-        await _advance(session, c.instance, c.run)
-    elif settings.mode == "sequential":
-        waiting = [t for t in step_tasks if t.status == "waiting"]
-        if waiting and not any(t.status == "pending" for t in step_tasks):
-            waiting[0].status = "pending"
-            waiting[0].created_at = clock.now()
-            await _emit_tasks(
-                session, c.instance, c.task.step_id, c.task.step_name, [waiting[0]], None
-            )
+        run = await c.run(session)
+        run.complete(c.task.spiff_task_id or "", {c.task.step_id: "approved"})
+        await _advance(session, c.instance, run)
+    elif c.task.mode == "sequential" and counts.get("waiting") and not counts.get("pending"):
+        await _next_in_line(session, c, step)
+
+
+async def _next_in_line(session: AsyncSession, c: Claimed, step: tuple[Any, Any]) -> None:
+    following = await session.scalar(
+        select(Task).where(*step, Task.status == "waiting").order_by(Task.seq, Task.id).limit(1)
+    )
+    if following is not None:
+        following.status = "pending"
+        following.created_at = clock.now()
+        await _emit_tasks(session, c.instance, c.task.step_id, c.task.step_name, [following], None)
 
 
 async def check_send_back(
@@ -503,17 +526,17 @@ async def check_send_back(
     if c.instance.status != "running":
         raise Conflict(_("该申请已结束或已退回"))
     await attach(session, principal.person_id, c.instance, body.attachments, "attachments")
+    run = await c.run(session)
     if body.to_step is not None:
-        if body.to_step not in c.run.completed_step_ids() or body.to_step == c.task.step_id:
+        if body.to_step not in run.completed_step_ids() or body.to_step == c.task.step_id:
             raise InvalidInput.on("to_step", _("只能退回到已经审批过的前面的节点"))
         await _close_open_tasks(session, c.instance.id)
-        c.run.reset_to(body.to_step)
-        await _advance(session, c.instance, c.run)
+        run.reset_to(body.to_step)
+        await _advance(session, c.instance, run)
     else:
         await _close_open_tasks(session, c.instance.id)
         c.instance.status = "returned"
         c.instance.current_steps = []
-        c.instance.state = c.run.dump()
     _timeline(
         session,
         c.instance,
@@ -557,7 +580,6 @@ async def check_transfer(
         detail={"to": target},
     )
     await emit(session, events.TASK_TRANSFERRED, _task_event(c.instance, c.task, [new], "transfer"))
-    c.instance.state = c.run.dump()
     await _save(session)
     audit.record(session, "workflow.task.transfer", "wf_task", task_id, after={"to": target})
     return c.instance
@@ -582,11 +604,7 @@ async def check_add_signers(
     ]
     await _refuse_if_in_step(session, task, people, "person_ids")
     await attach(session, principal.person_id, instance, body.attachments, "attachments")
-    version = await session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    run = Run.load(version.spec, instance.state, instance.data)
-    settings = next(s.settings for s in run.ready_steps() if s.spiff_task_id == task.spiff_task_id)
-    sequential = settings.mode == "sequential"
+    sequential = task.mode == "sequential"
     if sequential:
         await session.execute(
             update(Task)
@@ -638,6 +656,8 @@ def _task_like(
         assignee_id=assignee_id,
         added_by=added_by,
         status=status,
+        mode=task.mode,
+        percent=task.percent,
         seq=seq,
         title=task.title,
         source=task.source,
@@ -685,9 +705,7 @@ async def check_withdraw(session: AsyncSession, principal: Principal, instance_i
     instance = await _own_instance(session, principal, instance_id)
     if instance.status not in ("running", "returned"):
         raise Conflict(_("申请已经结束，不能撤回"))
-    version = await session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    run = Run.load(version.spec, instance.state, instance.data)
+    run = await load_run(session, instance)
     run.cancel()
     instance.state = run.dump()
     await _finish(session, instance, "withdrawn", principal.person_id)
@@ -733,9 +751,7 @@ async def check_resubmit(
         raise Conflict(_("只有被退回的申请可以重新提交"))
     if data is not None:
         instance.data = data
-    version = await session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    run = Run.load(version.spec, instance.state, instance.data)
+    run = await load_run(session, instance)
     run.restart(instance.data)
     instance.status = "running"
     _timeline(session, instance, principal.person_id, "resubmit", body=Decision(comment=comment))
@@ -903,9 +919,7 @@ async def do_handle_overdue(session: AsyncSession, task_id: int) -> None:
     if instance is None or task is None or task.status != "pending" or task.overdue_handled:
         return
     task.overdue_handled = True
-    version = await session.get(ProcessVersion, instance.process_version_id)
-    assert version is not None
-    run = Run.load(version.spec, instance.state, instance.data)
+    run = await load_run(session, instance)
     ready = {s.spiff_task_id: s for s in run.ready_steps()}
     step = ready.get(task.spiff_task_id or "")
     if step is None or instance.status != "running":
@@ -919,7 +933,7 @@ async def do_handle_overdue(session: AsyncSession, task_id: int) -> None:
             clock.now(),
         )
         task.comment = str(_("超时自动处理"))
-        await _settle_step(session, Claimed(task, instance, version, run), None)
+        await _settle_step(session, Claimed(task, instance, run), None)
         instance.state = run.dump()
     elif action == "escalate" and step.settings.escalate_to is not None:
         people = await assignment.resolve(

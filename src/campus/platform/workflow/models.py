@@ -103,6 +103,10 @@ class Task(Base):
     delegated_from: Mapped[int | None] = mapped_column(BigId, nullable=True)
     added_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
     status: Mapped[str] = mapped_column(String(12))
+    # The step's decision rule, copied from its settings so that an answer that does not decide
+    # the step is counted without loading the engine.
+    mode: Mapped[str] = mapped_column(String(12), default="any")
+    percent: Mapped[int] = mapped_column(Integer, default=50)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     title: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(40), default="workflow")

@@ -14,7 +14,7 @@ from campus.kernel.pagination import PageParamsDep
 from campus.platform.access.service import require, signed_in
 from campus.platform.files import service as files
 from campus.platform.workflow import actions, hall, queries, stats
-from campus.platform.workflow.models import ProcessVersion
+from campus.platform.workflow.models import Instance, ProcessVersion
 from campus.platform.workflow.permissions import PROCESS_MANAGE, SERVICE_MANAGE, STATS_READ
 from campus.platform.workflow.schemas import (
     AddSigner,
@@ -38,6 +38,7 @@ from campus.platform.workflow.schemas import (
     Resubmit,
     SendBack,
     TaskPage,
+    TaskResult,
     TodoCounts,
     Transfer,
 )
@@ -146,6 +147,12 @@ async def instance_file(
     return files.download_response(opened)
 
 
+def _result(instance: Instance) -> TaskResult:
+    return TaskResult(
+        instance_id=instance.id, status=instance.status, current_steps=instance.current_steps
+    )
+
+
 async def _answer(session: SessionDep, instance_id: int, me: Principal) -> InstanceOut:
     return await queries.instance_out(
         session, await queries.instance_row(session, instance_id), me.person_id
@@ -198,36 +205,36 @@ async def task_counts(session: ReadSessionDep, me: Me) -> TodoCounts:
     return await queries.counts(session, me.person_id)
 
 
-@router.post("/tasks/{task_id}/approve", response_model=InstanceOut, summary="同意")
-async def approve(task_id: int, body: Decision, session: SessionDep, me: Me) -> InstanceOut:
+@router.post("/tasks/{task_id}/approve", response_model=TaskResult, summary="同意")
+async def approve(task_id: int, body: Decision, session: SessionDep, me: Me) -> TaskResult:
     instance = await actions.check_decide(session, me, task_id, True, body)
-    return await _answer(session, instance.id, me)
+    return _result(instance)
 
 
-@router.post("/tasks/{task_id}/reject", response_model=InstanceOut, summary="驳回")
-async def reject(task_id: int, body: Decision, session: SessionDep, me: Me) -> InstanceOut:
+@router.post("/tasks/{task_id}/reject", response_model=TaskResult, summary="驳回")
+async def reject(task_id: int, body: Decision, session: SessionDep, me: Me) -> TaskResult:
     instance = await actions.check_decide(session, me, task_id, False, body)
-    return await _answer(session, instance.id, me)
+    return _result(instance)
 
 
 @router.post(
-    "/tasks/{task_id}/send-back", response_model=InstanceOut, summary="退回（前面的节点或申请人）"
+    "/tasks/{task_id}/send-back", response_model=TaskResult, summary="退回（前面的节点或申请人）"
 )
-async def send_back(task_id: int, body: SendBack, session: SessionDep, me: Me) -> InstanceOut:
+async def send_back(task_id: int, body: SendBack, session: SessionDep, me: Me) -> TaskResult:
     instance = await actions.check_send_back(session, me, task_id, body)
-    return await _answer(session, instance.id, me)
+    return _result(instance)
 
 
-@router.post("/tasks/{task_id}/transfer", response_model=InstanceOut, summary="转办")
-async def transfer(task_id: int, body: Transfer, session: SessionDep, me: Me) -> InstanceOut:
+@router.post("/tasks/{task_id}/transfer", response_model=TaskResult, summary="转办")
+async def transfer(task_id: int, body: Transfer, session: SessionDep, me: Me) -> TaskResult:
     instance = await actions.check_transfer(session, me, task_id, body)
-    return await _answer(session, instance.id, me)
+    return _result(instance)
 
 
-@router.post("/tasks/{task_id}/add-signers", response_model=InstanceOut, summary="加签")
-async def add_signers(task_id: int, body: AddSigner, session: SessionDep, me: Me) -> InstanceOut:
+@router.post("/tasks/{task_id}/add-signers", response_model=TaskResult, summary="加签")
+async def add_signers(task_id: int, body: AddSigner, session: SessionDep, me: Me) -> TaskResult:
     instance = await actions.check_add_signers(session, me, task_id, body)
-    return await _answer(session, instance.id, me)
+    return _result(instance)
 
 
 @router.post("/tasks/{task_id}/read", status_code=204, summary="抄送已阅")

@@ -298,6 +298,16 @@ class InstanceOut(InstanceSummary):
     my_open_task_id: int | None = None
 
 
+class TaskResult(BaseModel):
+    """What a decision did to the application (GET the instance for the whole of it)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    instance_id: int
+    status: InstanceStatus
+    current_steps: list[str]
+
+
 class Decision(_Input):
     comment: str | None = Field(default=None, max_length=2000)
     attachments: list[str] = Field(default_factory=list, max_length=20)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,10 @@ from SpiffWorkflow.util.task import TaskState
 from campus.platform.workflow.engine.definitions import SERIALIZER, spec_from_dict, step_settings
 from campus.platform.workflow.engine.expressions import SafeScriptEngine
 from campus.platform.workflow.schemas import StepSettings
+
+# SpiffWorkflow logs every task transition at INFO: twice the access log's lines, and nothing
+# the timeline and the events do not already record.
+logging.getLogger("spiff").setLevel(logging.WARNING)
 
 _DEFINITION_KEYS = ("spec", "subprocess_specs")
 _SPEC_TYPENAME = "CampusCachedSpec"
