@@ -73,6 +73,10 @@ def server_environment(workdir: Path) -> dict[str, str]:
         CAMPUS_ENVIRONMENT="test",
         CAMPUS_MODULES="*",
         CAMPUS_LOG_LEVEL="WARNING",
+        # Every browser test signs its people in afresh: the demo admin alone more often than
+        # the production limit of 10 sign-ins per account in 5 minutes allows.
+        CAMPUS_LOGIN_ATTEMPTS_PER_ACCOUNT="1000",
+        CAMPUS_LOGIN_ATTEMPTS_PER_IP="10000",
     )
     return env
 

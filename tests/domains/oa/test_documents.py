@@ -109,7 +109,7 @@ async def decide_all(
             f"{WORKFLOW}/tasks/{task_id}/{decision}", json={"comment": "不同意，请修改标题"}
         )
         assert response.status_code == 200, response.text
-        steps.append(response.json()["title"])
+        steps.append(response.json()["status"])
         if decision == "reject":
             break
     await deliver_outcomes(db, instance_id)
