@@ -153,3 +153,13 @@ async def test_sign_out_form_ends_the_session(login_as: LoginAs) -> None:
     after = await client.get("/", headers=HTML)
     assert after.status_code == 303
     assert after.headers["location"].startswith("/login")
+
+
+async def test_home_shows_my_todos_from_the_todo_center(login_as: LoginAs) -> None:
+    counselor = await login_as("counselor")
+    counts = (await counselor.get("/api/v1/workflow/tasks/counts")).json()
+    assert counts["todo"] >= 1  # the demo month's leave applications wait for their counselor
+    html = (await counselor.get("/", headers=HTML)).text
+    summary = re.search(r'data-testid="todo-count">.*?<span[^>]*>(\d+)</span>', html, re.S)
+    assert summary is not None and int(summary.group(1)) == counts["todo"]
+    assert 'href="/hall/tasks"' in html

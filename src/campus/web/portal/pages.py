@@ -15,6 +15,7 @@ from campus.kernel.templating import render
 from campus.kernel.web import LOCALE_COOKIE
 from campus.platform.access.service import public, signed_in
 from campus.platform.users import service as users
+from campus.platform.workflow import service as workflow
 from campus.web.layouts.shell import login_url, safe_path
 from campus.web.portal.tiles import matching_entries, module_tiles
 
@@ -24,12 +25,15 @@ LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 @router.get("/", dependencies=[public()])
-async def home(request: Request, rt: RuntimeDep) -> Response:
+async def home(request: Request, rt: RuntimeDep, session: ReadSessionDep) -> Response:
     principal = context.current().principal
     if principal is None:
         return RedirectResponse(login_url("/"), status_code=303)
     tiles = module_tiles(rt.modules, principal)
-    return render(request, "portal/home.html", tiles=tiles)
+    # The to-do center belongs to the workflow module; a process serving without it shows none.
+    serves_workflow = any(module.name == "workflow" for module in rt.modules)
+    todos = await workflow.todo_counts(session, principal.person_id) if serves_workflow else None
+    return render(request, "portal/home.html", tiles=tiles, todos=todos)
 
 
 @router.get("/locale/{code}", dependencies=[public()])
