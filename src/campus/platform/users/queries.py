@@ -247,12 +247,18 @@ async def org_unit_by_code(session: AsyncSession, code: str) -> OrgUnit | None:
     return await session.scalar(select(OrgUnit).where(OrgUnit.code == code))
 
 
+async def org_units(session: AsyncSession, ids: Sequence[int]) -> list[OrgUnit]:
+    if not ids:
+        return []
+    return list(await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids))))
+
+
 async def org_ancestors(session: AsyncSession, unit: OrgUnit) -> list[OrgUnit]:
     """The units on the path from the root down to ``unit`` itself."""
     ids = [int(part) for part in unit.path.strip("/").split("/") if part]
     if not ids:
         return [unit]
-    found = {u.id: u for u in await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))}
+    found = {u.id: u for u in await org_units(session, ids)}
     return [found[i] for i in ids if i in found]
 
 

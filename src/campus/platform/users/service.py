@@ -186,6 +186,16 @@ async def get_org_unit(session: AsyncSession, org_unit_id: int) -> OrgUnitOut | 
     return None if unit is None else OrgUnitOut.model_validate(unit)
 
 
+async def get_org_units(
+    session: AsyncSession, org_unit_ids: Sequence[int]
+) -> dict[int, OrgUnitOut]:
+    """The org units with these ids, in one query; unknown ids are left out."""
+    return {
+        unit.id: OrgUnitOut.model_validate(unit)
+        for unit in await queries.org_units(session, org_unit_ids)
+    }
+
+
 async def find_org_unit_by_code(session: AsyncSession, code: str) -> OrgUnitOut | None:
     unit = await queries.org_unit_by_code(session, code)
     return None if unit is None else OrgUnitOut.model_validate(unit)

@@ -94,12 +94,10 @@ async def _favourite_ids(session: AsyncSession, person_id: int | None) -> set[in
 
 
 async def _department_names(session: AsyncSession, rows: list[HallService]) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for unit_id in {s.department_id for s in rows if s.department_id is not None}:
-        unit = await users.get_org_unit(session, unit_id)
-        if unit is not None:
-            names[unit.id] = unit.name
-    return names
+    ids = list({s.department_id for s in rows if s.department_id is not None})
+    return {
+        unit_id: unit.name for unit_id, unit in (await users.get_org_units(session, ids)).items()
+    }
 
 
 def _out(service: HallService, favourite: bool, departments: dict[int, str]) -> HallServiceOut:
