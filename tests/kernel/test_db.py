@@ -21,3 +21,42 @@ async def test_a_write_first_is_rolled_back_after_the_test(db: Runtime, attempt:
             await session.scalars(select(AuditEntry.target_id).where(AuditEntry.action == MARK))
         )
     assert marks == [str(attempt)], "an earlier test's write leaked into this one"
+
+
+async def test_after_commit_runs_only_once_the_transaction_commits(db: Runtime) -> None:
+    from campus.kernel.db import after_commit
+
+    ran: list[str] = []
+
+    async def announce(label: str) -> None:
+        ran.append(label)
+
+    async with db.db.transaction() as session:
+        record(session, MARK, "probe", 1)
+        after_commit(session, lambda: announce("committed"))
+        assert ran == [], "a callback ran before the commit"
+    assert ran == ["committed"]
+
+    with pytest.raises(RuntimeError):
+        async with db.db.transaction() as session:
+            after_commit(session, lambda: announce("rolled back"))
+            raise RuntimeError("the request failed")
+    assert ran == ["committed"], "a rolled-back transaction announced its work"
+
+
+async def test_a_failing_after_commit_callback_does_not_fail_the_committed_work(
+    db: Runtime,
+) -> None:
+    from campus.kernel.db import after_commit
+
+    async def broken() -> None:
+        raise ConnectionError("the cache is down")
+
+    async with db.db.transaction() as session:
+        record(session, MARK, "probe", 2)
+        after_commit(session, broken)
+    async with db.db.read() as session:
+        marks = list(
+            await session.scalars(select(AuditEntry.target_id).where(AuditEntry.action == MARK))
+        )
+    assert marks == ["2"]

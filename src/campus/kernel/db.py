@@ -6,11 +6,12 @@ and actions never call ``commit()`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -25,6 +26,8 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 from campus.kernel import sqlite_inline
+
+log = structlog.get_logger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,6 +88,27 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+_AFTER_COMMIT = "campus.after_commit"
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once the session's transaction has committed, never if it rolls back.
+
+    For effects outside the database that must not announce what may still be undone, such
+    as a live push to connected browsers. The durable record is the committed row (and its
+    outbox event); a callback that fails is logged, not raised: the request has succeeded."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            await callback()
+        except Exception:
+            log.exception("after_commit_failed", callback=getattr(callback, "__name__", "?"))
+
+
 class Database:
     """The engine and the session factory of one process."""
 
@@ -130,6 +154,7 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+            await _run_after_commit(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
