@@ -151,6 +151,29 @@ async def test_concurrent_deliveries_of_one_event_have_one_effect(
     assert await effects.count(handler.name, placed.id) == 1
 
 
+async def test_a_handler_whose_condition_turns_an_event_down_leaves_no_trace(
+    effects: Effects, fresh_db: Database
+) -> None:
+    from dataclasses import replace
+
+    picky = replace(
+        effects.handler(unique("picky"), "orders.#"), when=lambda e: e.payload.get("n") == 1
+    )
+    dispatcher = Dispatcher(fresh_db, FAST_RETRIES)
+    wanted, other = event("orders.placed", n=1), event("orders.placed", n=2)
+
+    assert await dispatcher.deliver(picky, other) is Outcome.IGNORED
+    assert await dispatcher.deliver(picky, wanted) is Outcome.HANDLED
+    assert effects.calls_of(picky.name) == [wanted.id]
+    async with fresh_db.read() as session:
+        markers = list(
+            await session.scalars(
+                select(ProcessedEvent.event_id).where(ProcessedEvent.handler == picky.name)
+            )
+        )
+    assert markers == [wanted.id], "a turned-down event was recorded as processed"
+
+
 async def test_each_handler_keeps_its_own_record_of_processed_events(
     make_bus: BusFactory, effects: Effects
 ) -> None:

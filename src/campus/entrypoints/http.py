@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 import campus
@@ -18,6 +19,7 @@ from campus.kernel.i18n import _
 from campus.kernel.logging import configure_logging
 from campus.kernel.manifest import Module, discover, select
 from campus.kernel.observability import install_observability
+from campus.kernel.routing import RouteIndex
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import Templates
 from campus.kernel.web import KernelMiddleware, PrincipalLoader, csrf_token_of
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
     )
     install_observability(app, runtime)
+    app.router.routes.insert(0, RouteIndex(list(app.router.routes)))
     return app
 
 
@@ -119,11 +122,16 @@ def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
     templates.add_global("site_name", _(runtime.settings.site_name))
     templates.add_global("campus_version", campus.__version__)
     runtime.templates = templates
+    # Routes are added as they are, not through include_router: FastAPI's nested routers
+    # match every request twice through every router (see campus.kernel.routing).
     for module in runtime.modules:
         for router in module.routers:
-            app.include_router(router)
+            app.router.routes.extend(router.routes)
         for page in module.pages:
-            app.include_router(page, include_in_schema=False)
+            for route in page.routes:
+                if isinstance(route, APIRoute):
+                    route.include_in_schema = False
+            app.router.routes.extend(page.routes)
     # The header's search box submits to the search page, so it shows only when one is mounted.
     page_routes = [route for m in runtime.modules for page in m.pages for route in page.routes]
     templates.add_global("search_path", page_route_path(page_routes, SEARCH_ROUTE))

@@ -92,6 +92,7 @@ class Outcome(StrEnum):
     HANDLED = "handled"
     DUPLICATE = "duplicate"
     DEAD_LETTERED = "dead_lettered"
+    IGNORED = "ignored"  # the handler's ``when`` turned the event down
 
 
 class AlreadyReplayed(Exception):
@@ -119,6 +120,9 @@ class Dispatcher:
         Raises only when not even the dead letter could be written (the database is away): the
         caller must then keep the event (not acknowledge it) and try again later.
         """
+        if not handler.wants(event):
+            DELIVERIES.labels(handler.name, Outcome.IGNORED.value).inc()
+            return Outcome.IGNORED
         with structlog.contextvars.bound_contextvars(
             event_id=event.id, event_name=event.name, handler=handler.name
         ):

@@ -43,11 +43,18 @@ HandlerFunc = Callable[["AsyncSession", "Event"], Awaitable[None]]
 
 @dataclass(frozen=True)
 class EventHandler:
-    """Reacts to events whose name matches ``pattern`` (``*`` matches one dotted part)."""
+    """Reacts to events whose name matches ``pattern`` (``*`` matches one dotted part).
+
+    ``when`` looks at the payload before any transaction is opened, for a handler that cares
+    about a few of the events its pattern names (OA about its own approvals among all)."""
 
     name: str
     pattern: str
     func: HandlerFunc
+    when: Callable[[Event], bool] | None = None
+
+    def wants(self, event: Event) -> bool:
+        return self.when is None or self.when(event)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def install_observability(app: FastAPI, runtime: Runtime) -> None:
     router.add_api_route("/healthz", healthz, methods=["GET"])
     router.add_api_route("/readyz", readyz, methods=["GET"])
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
-    app.include_router(router)
+    app.router.routes.extend(router.routes)  # flat, as the app factory adds modules
     app.add_middleware(ObservabilityMiddleware, routes=module_routes(runtime.modules))
 
 
