@@ -79,8 +79,12 @@ async def on_withdrawn(session: AsyncSession, event: Event) -> None:
     await _return(session, event, "withdrawn")
 
 
+def _of_oa(event: Event) -> bool:
+    return _outcome_of(event) is not None
+
+
 HANDLERS = (
-    EventHandler("oa.document_approved", workflow_events.INSTANCE_APPROVED, on_approved),
-    EventHandler("oa.document_rejected", workflow_events.INSTANCE_REJECTED, on_rejected),
-    EventHandler("oa.document_withdrawn", workflow_events.INSTANCE_WITHDRAWN, on_withdrawn),
+    EventHandler("oa.document_approved", workflow_events.INSTANCE_APPROVED, on_approved, _of_oa),
+    EventHandler("oa.document_rejected", workflow_events.INSTANCE_REJECTED, on_rejected, _of_oa),
+    EventHandler("oa.document_withdrawn", workflow_events.INSTANCE_WITHDRAWN, on_withdrawn, _of_oa),
 )
