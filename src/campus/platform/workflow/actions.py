@@ -1004,6 +1004,7 @@ def _instance_event(instance: Instance, step_id: str | None = None) -> events.In
         applicant_id=instance.applicant_id,
         status=instance.status,
         step_id=step_id,
+        title=instance.title,
     )
 
 
@@ -1018,6 +1019,7 @@ def _task_event(
         task_ids=[t.id for t in tasks],
         assignee_ids=[t.assignee_id for t in tasks],
         action=action,
+        title=task.title or instance.title,
     )
 
 

@@ -1,7 +1,8 @@
 """Events of the workflow engine: every transition of an instance and of a task.
 
-Payloads carry ids and keys, never form data: the messaging center and the data platform read
-what they need through ``service.py``.
+Payloads carry ids, keys and the application's title, never form data: the messaging center
+and the data platform read anything more through ``service.py``. The title is there so that a
+notice ("待审批：张三的请假申请") needs no second read per event.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class InstanceEvent(BaseModel):
     applicant_id: int
     status: str
     step_id: str | None = None
+    title: str = ""
 
 
 class TaskEvent(BaseModel):
@@ -43,3 +45,4 @@ class TaskEvent(BaseModel):
     task_ids: list[int]
     assignee_ids: list[int]
     action: str | None = None
+    title: str = ""
