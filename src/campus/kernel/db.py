@@ -147,14 +147,21 @@ class Database:
         first is open (the embedded relay dispatching to handlers) must not lock early."""
         async with self._sessions() as session:
             try:
-                if lock_early and self.dialect == "sqlite" and not self._bound:
-                    await session.execute(text("BEGIN IMMEDIATE"))
+                if lock_early:
+                    await self.lock_for_writing(session)
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
             await _run_after_commit(session)
+
+    async def lock_for_writing(self, session: AsyncSession) -> None:
+        """Take the write lock now, as the transaction's first statement (SQLite; a no-op
+        elsewhere). For a request that must do slow work before it touches the database (a
+        password check) and so does not lock early: it calls this when the slow work is done."""
+        if self.dialect == "sqlite" and not self._bound:
+            await session.execute(text("BEGIN IMMEDIATE"))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -21,6 +21,11 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _late_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_runtime(request).db.transaction() as session:
+        yield session
+
+
 async def _read_only(request: Request) -> AsyncIterator[AsyncSession]:
     async with get_runtime(request).db.read() as session:
         yield session
@@ -29,4 +34,6 @@ async def _read_only(request: Request) -> AsyncIterator[AsyncSession]:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # One transaction per request: committed by the kernel before the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+# The same, for a route that does slow work first and then calls db.lock_for_writing itself.
+LateSessionDep = Annotated[AsyncSession, Depends(_late_transaction, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_only, scope="function")]

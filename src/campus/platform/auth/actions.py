@@ -118,21 +118,51 @@ async def _unknown_lock_remaining(cache: Cache, login: str) -> int:
     return max(1, int(float(raw) - clock.now().timestamp()) + 1)
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A password checked before the sign-in's write transaction begins: argon2 takes tens of
+    milliseconds, and on SQLite a write transaction holds the one write lock all that time.
+
+    ``retry_after`` > 0: throttled, nothing was checked. Otherwise ``matches`` tells whether
+    the password fits ``seen_hash``, the stored hash it was checked against (None: no account)."""
+
+    retry_after: int = 0
+    seen_hash: str | None = None
+    matches: bool = False
+
+
+async def check_password(rt: Runtime, login: str, password: str, device: Device) -> PasswordCheck:
+    """The slow part of a sign-in, on a short read of its own; counts the attempt."""
+    wait = await _throttled(rt, _normalise_login(login), device)
+    if wait:
+        return PasswordCheck(retry_after=wait)
+    async with rt.db.read() as session:
+        person = await users.find_person_by_login(session, login)
+        credential = await session.get(Credential, person.id) if person else None
+        seen = credential.password_hash if credential else None
+        locked = _lock_remaining(credential, clock.now())
+    if locked:  # do_login answers "locked" without the verdict: spare the work
+        return PasswordCheck(seen_hash=seen)
+    return PasswordCheck(seen_hash=seen, matches=await verify_password_off_loop(seen, password))
+
+
 async def do_login(
     session: AsyncSession,
     rt: Runtime,
     login: str,
     password: str,
+    checked: PasswordCheck,
     *,
     remember: bool,
     device: Device,
 ) -> LoginOutcome:
-    """Check a password sign-in; open a session, or ask for the second factor."""
+    """Open a session for a checked password sign-in, or ask for the second factor.
+
+    Call it in a transaction that has taken the write lock after ``check_password``."""
     key = _normalise_login(login)
-    wait = await _throttled(rt, key, device)
-    if wait:
+    if checked.retry_after:
         await _audit_throttled(session, rt.cache, key, device)
-        return LoginOutcome("throttled", retry_after=wait)
+        return LoginOutcome("throttled", retry_after=checked.retry_after)
     now = clock.now()
     person = await users.find_person_by_login(session, login)
     credential = await session.get(Credential, person.id) if person else None
@@ -144,7 +174,10 @@ async def do_login(
     if locked:
         _audit_failure(session, key, "locked", device)
         return LoginOutcome("locked", retry_after=locked)
-    ok = await verify_password_off_loop(credential.password_hash if credential else None, password)
+    ok = checked.matches
+    if credential is not None and credential.password_hash != checked.seen_hash:
+        # The password changed between the check and now: check against the new one.
+        ok = await verify_password_off_loop(credential.password_hash, password)
     if person is None or credential is None or not ok or person.status != "active":
         reason = "unknown_account" if credential is None else "bad_password"
         if ok and person is not None:

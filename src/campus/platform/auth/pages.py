@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
-from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.deps import LateSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Problem
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
@@ -94,7 +94,7 @@ def _login_form(
 @router.post("/login", dependencies=[public()])
 async def login_submit(
     request: Request,
-    session: SessionDep,
+    session: LateSessionDep,
     rt: RuntimeDep,
     login: LoginField = "",
     password: SecretField = "",
@@ -107,8 +107,11 @@ async def login_submit(
         return _login_form(
             request, target, 422, error=str(_("请输入账号和密码")), login=login, remember=keep
         )
+    device = routes.device_of(request)
+    checked = await actions.check_password(rt, login, password, device)
+    await rt.db.lock_for_writing(session)
     outcome = await actions.do_login(
-        session, rt, login, password, remember=keep, device=routes.device_of(request)
+        session, rt, login, password, checked, remember=keep, device=device
     )
     if outcome.status == "mfa_required":
         return _second_factor_form(request, outcome.mfa_token or "", target)

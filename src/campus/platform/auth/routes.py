@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
-from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.deps import LateSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import (
     FieldError,
     InvalidInput,
@@ -150,9 +150,14 @@ async def _signed_in_response(
     responses={202: {"model": MfaChallengeOut, "description": "需要第二步验证"}},
     dependencies=[public()],
 )
-async def login(body: LoginIn, request: Request, session: SessionDep, rt: RuntimeDep) -> Response:
+async def login(
+    body: LoginIn, request: Request, session: LateSessionDep, rt: RuntimeDep
+) -> Response:
+    device = device_of(request)
+    checked = await actions.check_password(rt, body.login, body.password, device)
+    await rt.db.lock_for_writing(session)
     outcome = await actions.do_login(
-        session, rt, body.login, body.password, remember=body.remember, device=device_of(request)
+        session, rt, body.login, body.password, checked, remember=body.remember, device=device
     )
     return await _signed_in_response(request, session, rt, outcome)
 
