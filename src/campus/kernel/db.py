@@ -6,13 +6,14 @@ and actions never call ``commit()`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -61,6 +62,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def insert_ignore(
+    session: AsyncSession,
+    model: Any,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str] | None = None,
+) -> int:
+    """Insert the rows that do not clash with an existing one; returns how many went in.
+
+    A clash is on the unique ``keys`` when given, else on any unique constraint. Two
+    transactions inserting the same row at once both succeed, one of them inserting nothing
+    (PostgreSQL makes the second wait for the first's outcome), so a counter bumped by the
+    returned number stays exact."""
+    if not rows:
+        return 0
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=keys)
+    result: Any = await session.execute(stmt)
+    return int(result.rowcount or 0)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

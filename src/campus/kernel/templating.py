@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from campus.kernel import context
+from campus.kernel.errors import Problem, validation_field_errors
 from campus.kernel.i18n import LazyText, get_locale, translate
 
 FLASH_COOKIE = "campus_flash"
@@ -43,7 +45,7 @@ class Templates:
         self, request: Request, name: str, status_code: int = 200, **values: Any
     ) -> HTMLResponse:
         # htmx swaps fragments that have no alert area: leave the message for the next full page.
-        flashes = [] if request.headers.get("hx-request") == "true" else _read_flashes(request)
+        flashes = [] if is_htmx(request) else _read_flashes(request)
         data: dict[str, Any] = {
             "request": request,
             "principal": context.current().principal,
@@ -63,6 +65,34 @@ def render(request: Request, name: str, status_code: int = 200, **values: Any) -
     """Render a template with the app's environment (the one the app factory made)."""
     templates: Templates = request.app.state.runtime.templates
     return templates.render(request, name, status_code, **values)
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request: it wants a fragment to swap in, not a whole page."""
+    return request.headers.get("hx-request") == "true"
+
+
+def errors_of(problem: Problem) -> dict[str, str]:
+    """A refusal as a form shows it: the reason per field, or the whole under ``"_"``."""
+    found = {e.field: str(e.reason) for e in problem.errors}
+    return found or {"_": str(problem.detail or problem.title)}
+
+
+def errors_of_validation(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's complaints about a form's values, per field, in the user's language."""
+    return {
+        e.field: str(e.reason) for e in validation_field_errors([dict(x) for x in exc.errors()])
+    }
+
+
+def form_errors(exc: Problem | ValidationError) -> dict[str, str]:
+    """What a form shows of a refused save, per field. A refusal of the object itself (403,
+    404) is no form error: it is raised on, to the error page."""
+    if isinstance(exc, ValidationError):
+        return errors_of_validation(exc)
+    if exc.status in (403, 404):
+        raise exc
+    return errors_of(exc)
 
 
 def flash(

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from campus.domains.oa import events
 from campus.domains.oa.handlers import HANDLERS
-from campus.domains.oa.times import today
 from campus.kernel.bus import Dispatcher
+from campus.kernel.clock import today
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext

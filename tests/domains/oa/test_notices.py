@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from campus.domains.oa import events
-from campus.domains.oa.times import today
+from campus.kernel.clock import today
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
 from tests.conftest import LoginAs

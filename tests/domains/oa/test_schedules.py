@@ -14,8 +14,8 @@ from campus.domains.oa import events
 from campus.domains.oa.jobs import REMINDERS
 from campus.domains.oa.models import Reminder
 from campus.domains.oa.schedules import actions
-from campus.domains.oa.times import CHINA
 from campus.kernel import clock
+from campus.kernel.clock import CHINA
 from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
 from tests.domains.oa.conftest import (

@@ -4,16 +4,13 @@ read or not, as offices pass them around."""
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from starlette.responses import Response
 
 from campus.domains.oa.schemas import ReceiptPerson, ReceiptSummary
-from campus.domains.oa.times import fmt
+from campus.kernel.clock import fmt
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUMMARY_COLUMNS = (("单位", 28), ("应读人数", 10), ("已读", 8), ("未读", 8), ("已读比例", 10))
 PEOPLE_COLUMNS = (("姓名", 10), ("学号/工号", 14), ("单位", 28), ("状态", 8), ("阅读时间", 18))
 
@@ -62,9 +59,3 @@ def _widths(sheet: object, columns: tuple[tuple[str, int], ...]) -> None:
 
 def _ratio(read: int, total: int) -> str:
     return f"{read / total:.0%}" if total else "—"
-
-
-def xlsx_response(data: bytes, filename: str, ascii_name: str) -> Response:
-    """An .xlsx download; browsers use the Chinese file name, old clients the ASCII one."""
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})

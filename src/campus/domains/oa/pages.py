@@ -8,13 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from campus.domains.oa import labels, people, richtext
-from campus.domains.oa.times import fmt
+from campus.kernel.clock import fmt
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep
-from campus.kernel.errors import Problem, validation_field_errors
 from campus.platform.access.service import public, signed_in
 from campus.platform.users import service as users
 from campus.platform.users.schemas import STAFF_TYPES
@@ -31,17 +29,6 @@ def common() -> dict[str, Any]:
         "markdown": richtext.render,
         "excerpt": richtext.excerpt,
         "labels": labels,
-    }
-
-
-def errors_of(problem: Problem) -> dict[str, str]:
-    found = {e.field: str(e.reason) for e in problem.errors}
-    return found or {"_": str(problem.detail or problem.title)}
-
-
-def errors_of_validation(exc: ValidationError) -> dict[str, str]:
-    return {
-        e.field: str(e.reason) for e in validation_field_errors([dict(x) for x in exc.errors()])
     }
 
 

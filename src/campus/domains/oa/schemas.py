@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from campus.domains.oa.times import aware
+from campus.kernel.clock import aware
 from campus.kernel.pagination import Page
 
 AudiencePeople = Literal["all", "students", "staff"]

@@ -23,7 +23,7 @@ from campus.domains.oa.notices.actions import CheckedNotice, CheckedTarget
 from campus.domains.oa.people import OrgDirectory
 from campus.domains.oa.schedules import actions as schedule_actions
 from campus.domains.oa.schemas import EventCreate
-from campus.domains.oa.times import CHINA, today
+from campus.kernel.clock import CHINA, today
 from campus.kernel.context import Principal
 from campus.kernel.seeding import SeedContext
 from campus.platform.users import service as users

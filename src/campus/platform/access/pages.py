@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
-from campus.kernel.errors import InvalidInput, Problem, validation_field_errors
+from campus.kernel.errors import InvalidInput, Problem
 from campus.kernel.i18n import _
 from campus.kernel.pagination import PageParams, PageParamsDep
-from campus.kernel.templating import flash, render
+from campus.kernel.templating import errors_of, errors_of_validation, flash, is_htmx, render
 from campus.platform.access import actions, queries
 from campus.platform.access.permissions import ROLE_MANAGE, ROLE_READ
 from campus.platform.access.registry import registry
@@ -27,21 +27,6 @@ from campus.platform.users import labels as user_labels
 from campus.platform.users import service as users
 
 router = APIRouter(tags=["access-pages"])
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
-def _errors_of(problem: Problem) -> dict[str, str]:
-    found = {e.field: str(e.reason) for e in problem.errors}
-    return found or {"_": str(problem.detail or problem.title)}
-
-
-def _errors_of_validation(exc: ValidationError) -> dict[str, str]:
-    return {
-        e.field: str(e.reason) for e in validation_field_errors([dict(x) for x in exc.errors()])
-    }
 
 
 def _common(principal: Principal) -> dict[str, Any]:
@@ -139,12 +124,12 @@ async def new_role_submit(
         role_id = await actions.check_create_role(session, body)
     except ValidationError as exc:
         return _role_form(
-            request, principal, role=None, values=values, errors=_errors_of_validation(exc)
+            request, principal, role=None, values=values, errors=errors_of_validation(exc)
         )
     except Problem as problem:
         if problem.status == 404:
             raise
-        return _role_form(request, principal, role=None, values=values, errors=_errors_of(problem))
+        return _role_form(request, principal, role=None, values=values, errors=errors_of(problem))
     response = RedirectResponse(f"/access/roles/{role_id}", status_code=303)
     flash(request, response, _("角色“{name}”已创建", name=body.name))
     return response
@@ -183,12 +168,12 @@ async def role_submit(
         await actions.check_update_role(session, rt.cache, role_id, body)
     except ValidationError as exc:
         return _role_form(
-            request, principal, role=role, values=values, errors=_errors_of_validation(exc)
+            request, principal, role=role, values=values, errors=errors_of_validation(exc)
         )
     except Problem as problem:
         if problem.status == 404:
             raise
-        return _role_form(request, principal, role=role, values=values, errors=_errors_of(problem))
+        return _role_form(request, principal, role=role, values=values, errors=errors_of(problem))
     response = RedirectResponse(f"/access/roles/{role_id}", status_code=303)
     flash(request, response, _("角色“{name}”已保存", name=name))
     return response
@@ -287,7 +272,7 @@ async def _grants_view(
         "errors": errors or {},
         **_common(principal),
     }
-    if _is_htmx(request) and form is None:
+    if is_htmx(request) and form is None:
         return render(request, "access/partials/grants_table.html", **values)
     return render(request, "access/grants.html", 422 if errors else 200, **values)
 
@@ -327,7 +312,7 @@ async def grant_submit(
             1,
             20,
             form=form,
-            errors=_errors_of_validation(exc),
+            errors=errors_of_validation(exc),
         )
     except Problem as problem:
         return await _grants_view(
@@ -338,7 +323,7 @@ async def grant_submit(
             1,
             20,
             form=form,
-            errors=_errors_of(problem),
+            errors=errors_of(problem),
         )
     response = RedirectResponse("/access/grants", status_code=303)
     flash(request, response, _("已授权"))
@@ -374,7 +359,7 @@ async def grant_revoke(
     # htmx reloads the page the list is on (keeping its filters); the message shows there.
     response: Response = (
         Response(status_code=200, headers={"HX-Refresh": "true"})
-        if _is_htmx(request)
+        if is_htmx(request)
         else RedirectResponse("/access/grants", status_code=303)
     )
     try:

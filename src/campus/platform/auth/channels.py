@@ -8,13 +8,12 @@ adapter interface (``SmsSender``) is what a carrier's gateway implements; the de
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from email.message import EmailMessage
 
-import aiosmtplib
 import structlog
 
 from campus.kernel.config import Settings
 from campus.kernel.i18n import _
+from campus.kernel.mail import send_mail
 from campus.platform.users.schemas import PersonDetail
 
 
@@ -56,22 +55,8 @@ class EmailChannel(CodeChannel):
         return person.email or None
 
     async def send_code(self, address: str, code: str, ttl_minutes: int, site: str) -> None:
-        s = self.settings
-        message = EmailMessage()
-        message["From"] = s.smtp_from
-        message["To"] = address
-        message["Subject"] = str(_("【{site}】密码重置验证码", site=site))
-        message.set_content(code_text(code, ttl_minutes, site))
-        await aiosmtplib.send(
-            message,
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password,
-            use_tls=s.smtp_security == "tls",
-            start_tls=s.smtp_security == "starttls",
-            timeout=s.smtp_timeout_seconds,
-        )
+        subject = str(_("【{site}】密码重置验证码", site=site))
+        await send_mail(self.settings, address, subject, code_text(code, ttl_minutes, site))
 
 
 class SmsSender(ABC):

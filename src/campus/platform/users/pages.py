@@ -15,7 +15,7 @@ from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import InvalidInput, NotFound, Problem
 from campus.kernel.i18n import _
 from campus.kernel.pagination import PageParamsDep
-from campus.kernel.templating import render
+from campus.kernel.templating import is_htmx, render
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import actions, excel, labels, queries, routes, service
 from campus.platform.users.permissions import (
@@ -28,10 +28,6 @@ from campus.platform.users.permissions import (
 router = APIRouter(tags=["users-pages"])
 IMPORT_TTL_SECONDS = 1800.0
 REPORT_ROWS_SHOWN = 500
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def _page_values() -> dict[str, Any]:
@@ -95,7 +91,7 @@ async def people_page(
         "sort_queries": sort_queries,
         "can_manage": principal.can(PERSON_MANAGE),
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "users/partials/people_table.html", **values)
     units = [(u, u.path.count("/") - 2) for u in await _tree_order(session)]
     return render(request, "users/people.html", units=units, **values)
@@ -256,7 +252,7 @@ async def import_commit(
 
 def _import_error(request: Request, problem: Problem) -> Response:
     # htmx swaps only 2xx answers into the page, so it gets the explanation with a 200.
-    status = 200 if _is_htmx(request) else problem.status
+    status = 200 if is_htmx(request) else problem.status
     return render(
         request,
         "users/partials/import_error.html",

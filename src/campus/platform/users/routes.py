@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.downloads import xlsx_response
 from campus.kernel.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from campus.kernel.i18n import _
 from campus.kernel.pagination import PageParams, PageParamsDep
@@ -54,7 +54,6 @@ from campus.platform.users.schemas import (
 from campus.platform.users.service import PersonAccess, access_person
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ---------------------------------------------------------------- people: lists and files
@@ -171,12 +170,6 @@ async def search_people(
 ) -> list[PersonRef]:
     """Quick search by the start of a name or number, for pickers (within the reader's reach)."""
     return await service.search_people(session, q, limit, within=reach_clause(principal))
-
-
-def xlsx_response(data: bytes, filename: str, ascii_name: str) -> Response:
-    """An .xlsx download; browsers use the Chinese file name, old clients the ASCII one."""
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 @router.get("/people/export.xlsx")

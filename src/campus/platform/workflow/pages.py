@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.kernel import clock
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
+from campus.kernel.downloads import xlsx_response
 from campus.kernel.errors import (
     FieldError,
     InvalidInput,
@@ -59,7 +60,6 @@ Comment = Annotated[str, Form(max_length=2000)]
 
 STATS_PERIODS = (7, 30, 90)
 POPULAR = 6
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _is_htmx(request: Request) -> bool:
@@ -794,6 +794,4 @@ async def stats_page(
 async def stats_export(session: ReadSessionDep, _reader: StatsReader, days: int = 30) -> Response:
     result = await stats.hall_stats(session, _period(days))
     data = stats_excel.workbook(result, await _process_names(session))
-    filename = quote(f"办事统计-近{days}天.xlsx")
-    disposition = f"attachment; filename=\"hall-stats-{days}d.xlsx\"; filename*=UTF-8''{filename}"
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
+    return xlsx_response(data, f"办事统计-近{days}天.xlsx", f"hall-stats-{days}d.xlsx")

@@ -22,10 +22,10 @@ from campus.domains.oa.models import (
 from campus.domains.oa.people import OrgDirectory
 from campus.domains.oa.permissions import DOCUMENT_DRAFT, DOCUMENT_MANAGE, DOCUMENT_SEAL
 from campus.domains.oa.schemas import AddresseeIn, DocumentCreate, DocumentUpdate
-from campus.domains.oa.sql import insert_ignore
-from campus.domains.oa.times import local
 from campus.kernel import audit, clock
+from campus.kernel.clock import local
 from campus.kernel.context import Principal
+from campus.kernel.db import insert_ignore
 from campus.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.oa.models import DocumentCounter
-from campus.domains.oa.sql import insert_ignore
+from campus.kernel.db import insert_ignore
 
 
 def format_number(prefix: str, year: int, seq: int) -> str:

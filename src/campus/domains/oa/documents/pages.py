@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.oa import attachments, people
 from campus.domains.oa.documents import actions, queries
 from campus.domains.oa.documents.access import DocumentAccess, access_document
-from campus.domains.oa.pages import common, errors_of, errors_of_validation
+from campus.domains.oa.pages import common
 from campus.domains.oa.permissions import DOCUMENT_DRAFT, DOCUMENT_SEAL
 from campus.domains.oa.schemas import AddresseeIn, DocumentCreate, DocumentUpdate
 from campus.kernel.context import Principal
@@ -22,7 +22,7 @@ from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import InvalidInput, NotFound, Problem
 from campus.kernel.i18n import _
 from campus.kernel.pagination import Page, PageParams, PageParamsDep
-from campus.kernel.templating import flash, render
+from campus.kernel.templating import errors_of, flash, form_errors, is_htmx, render
 from campus.platform.access import service as access
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import service as users
@@ -30,10 +30,6 @@ from campus.platform.workflow import service as workflow
 
 router = APIRouter(tags=["oa-pages"])
 RECEIPT_PAGE_SIZE = 50
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 @router.get("/oa/documents")
@@ -53,7 +49,7 @@ async def documents_page(
     )
     query = urlencode({k: v for k, v in {"box": box, "q": q}.items() if v})
     values: dict[str, Any] = {"result": result, "box": box, "q": q or "", "query": query}
-    name = "oa/partials/document_rows.html" if _is_htmx(request) else "oa/documents.html"
+    name = "oa/partials/document_rows.html" if is_htmx(request) else "oa/documents.html"
     return render(request, name, can_draft=can_draft, can_seal=can_seal, **values, **common())
 
 
@@ -312,12 +308,8 @@ async def _save(
             )
         if form.submit:
             await actions.check_submit(session, principal, document_id)
-    except ValidationError as exc:
-        errors = errors_of_validation(exc)
-    except Problem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = errors_of(problem)
+    except (ValidationError, Problem) as exc:
+        errors = form_errors(exc)
     if errors:
         # A draft created before a refused submission goes with the rolled-back request.
         await session.rollback()

@@ -26,6 +26,7 @@ from campus.domains.oa.schemas import (
 )
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.downloads import xlsx_response
 from campus.kernel.errors import Forbidden, NotFound
 from campus.kernel.i18n import _
 from campus.kernel.pagination import Page, PageParamsDep
@@ -192,9 +193,7 @@ async def document_receipts_xlsx(
 ) -> Response:
     found, title = await progress_of(session, principal, document_id)
     data = excel.receipts_workbook(title, found.summary, found.rows)
-    return excel.xlsx_response(
-        data, f"{title}-签收情况.xlsx", f"document-{document_id}-receipts.xlsx"
-    )
+    return xlsx_response(data, f"{title}-签收情况.xlsx", f"document-{document_id}-receipts.xlsx")
 
 
 # ---------------------------------------------------------------- 收文 inbox

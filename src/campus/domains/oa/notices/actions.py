@@ -16,10 +16,10 @@ from campus.domains.oa.notices.queries import targets_of
 from campus.domains.oa.people import OrgDirectory, Reader
 from campus.domains.oa.permissions import NOTICE_PUBLISH
 from campus.domains.oa.schemas import NoticeCreate, NoticeUpdate, TargetIn
-from campus.domains.oa.sql import insert_ignore
-from campus.domains.oa.times import today
 from campus.kernel import audit, clock
+from campus.kernel.clock import today
 from campus.kernel.context import Principal
+from campus.kernel.db import insert_ignore
 from campus.kernel.errors import Conflict, InvalidInput
 from campus.kernel.events import emit
 from campus.kernel.i18n import _

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.oa import attachments, people, richtext
 from campus.domains.oa.notices import actions, queries
 from campus.domains.oa.notices.access import NoticeAccess, access_notice
-from campus.domains.oa.pages import common, errors_of, errors_of_validation
+from campus.domains.oa.pages import common
 from campus.domains.oa.permissions import NOTICE_PUBLISH
 from campus.domains.oa.schemas import NoticeCreate, NoticeUpdate, TargetIn
 from campus.kernel.context import Principal
@@ -23,17 +23,13 @@ from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import NotFound, Problem
 from campus.kernel.i18n import _
 from campus.kernel.pagination import Page, PageParams, PageParamsDep
-from campus.kernel.templating import flash, render
+from campus.kernel.templating import flash, form_errors, is_htmx, render
 from campus.platform.access import service as access
 from campus.platform.access.service import require, signed_in
 from campus.platform.users import service as users
 
 router = APIRouter(tags=["oa-pages"])
 RECEIPT_PAGE_SIZE = 50
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 @router.get("/oa/notices")
@@ -67,7 +63,7 @@ async def notices_page(
         "q": q or "",
         "query": query,
     }
-    name = "oa/partials/notice_rows.html" if _is_htmx(request) else "oa/notices.html"
+    name = "oa/partials/notice_rows.html" if is_htmx(request) else "oa/notices.html"
     return render(request, name, can_publish=can_publish, **values, **common())
 
 
@@ -245,14 +241,10 @@ async def _save(
             )
         if form.publish:
             await actions.check_publish(session, principal, notice_id)
-    except ValidationError as exc:
-        errors = errors_of_validation(exc)
+    except (ValidationError, Problem) as exc:
+        errors = form_errors(exc)
     except ValueError:
         errors = {"expires_on": str(_("日期格式不正确，应为 YYYY-MM-DD"))}
-    except Problem as problem:
-        if problem.status in (403, 404):
-            raise
-        errors = errors_of(problem)
     if errors:
         # Nothing of a refused save may stay: the draft created before a refused publication
         # is rolled back with the request's transaction.

@@ -22,7 +22,7 @@ from campus.domains.oa.schemas import (
     TargetOut,
     UnitCount,
 )
-from campus.domains.oa.times import today
+from campus.kernel.clock import today
 from campus.kernel.context import Principal
 from campus.kernel.pagination import PageParams, paginate
 from campus.platform.access import service as access

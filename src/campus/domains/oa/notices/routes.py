@@ -24,6 +24,7 @@ from campus.domains.oa.schemas import (
 )
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.downloads import xlsx_response
 from campus.kernel.errors import Forbidden, NotFound
 from campus.kernel.i18n import _
 from campus.kernel.pagination import Page, PageParamsDep
@@ -203,4 +204,4 @@ async def notice_receipts_xlsx(
 ) -> Response:
     found, title = await receipts_of(session, principal, notice_id)
     data = excel.receipts_workbook(title, found.summary(), found.people())
-    return excel.xlsx_response(data, f"{title}-阅读情况.xlsx", f"notice-{notice_id}-receipts.xlsx")
+    return xlsx_response(data, f"{title}-阅读情况.xlsx", f"notice-{notice_id}-receipts.xlsx")

@@ -22,10 +22,10 @@ from campus.domains.oa.schemas import (
     EventUpdate,
     Invitees,
 )
-from campus.domains.oa.sql import insert_ignore
-from campus.domains.oa.times import local, start_of_day
 from campus.kernel import audit, clock
+from campus.kernel.clock import local, start_of_day
 from campus.kernel.context import Principal
+from campus.kernel.db import insert_ignore
 from campus.kernel.errors import Conflict, FieldError, Forbidden, InvalidInput
 from campus.kernel.events import emit
 from campus.kernel.i18n import _

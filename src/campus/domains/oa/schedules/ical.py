@@ -7,8 +7,8 @@ from datetime import timedelta
 from icalendar import Calendar, Event
 
 from campus.domains.oa.schemas import CalendarItem
-from campus.domains.oa.times import local
 from campus.kernel import clock
+from campus.kernel.clock import local
 
 PRODUCT_ID = "-//Campus//OA Schedule//ZH"
 

@@ -12,18 +12,18 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.oa import labels, people
-from campus.domains.oa.pages import common, errors_of, errors_of_validation
+from campus.domains.oa.pages import common
 from campus.domains.oa.permissions import MEETING_INVITE_ORG
 from campus.domains.oa.schedules import actions, queries, views
 from campus.domains.oa.schedules.access import access_event
 from campus.domains.oa.schemas import AnswerIn, EventCreate, EventUpdate, Invitees, OrgInvite
-from campus.domains.oa.times import CHINA, fmt, local, start_of_day, today
 from campus.kernel import clock
+from campus.kernel.clock import CHINA, fmt, local, start_of_day, today
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import InvalidInput, Problem
 from campus.kernel.i18n import _
-from campus.kernel.templating import flash, render
+from campus.kernel.templating import errors_of, errors_of_validation, flash, render
 from campus.platform.access import service as access
 from campus.platform.access.service import signed_in
 from campus.platform.users import service as users

@@ -25,8 +25,8 @@ from campus.domains.oa.schemas import (
     Invitees,
     UpcomingReminder,
 )
-from campus.domains.oa.times import start_of_day, today
 from campus.kernel import clock
+from campus.kernel.clock import start_of_day, today
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import InvalidInput

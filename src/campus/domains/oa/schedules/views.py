@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from campus.domains.oa.schemas import CalendarItem
-from campus.domains.oa.times import local
+from campus.kernel.clock import local
 
 View = Literal["month", "week"]
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
