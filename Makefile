@@ -30,6 +30,8 @@ bench: install assets
 	$(PY) bench/http_baseline.py
 	$(PY) bench/outbox.py
 	$(PY) bench/workflow.py
+	$(PY) bench/broadcast.py
+	$(PY) bench/im.py
 
 install: $(STAMP_PY)
 assets: $(VENDOR)

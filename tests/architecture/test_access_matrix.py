@@ -40,6 +40,8 @@ GRANTED: dict[str, ScopeKind] = {
     "dormitory_manager": ScopeKind.ALL,
     "workflow_admin": ScopeKind.ALL,
     "office": ScopeKind.ALL,
+    "messaging_admin": ScopeKind.ALL,
+    "community_admin": ScopeKind.ALL,
 }
 ROLES = (*DEMO_ROLES, *GRANTED)
 
@@ -57,6 +59,7 @@ READERS = (
     "dormitory_manager",
 )
 WIDE_READERS = tuple(r for r in READERS if r not in ("teacher", "counselor", "academic_secretary"))
+SENDERS = ("admin", "staff", "counselor", "school_leader", "office")
 MATRIX: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/api/v1/users/people", READERS),
     ("GET", "/api/v1/users/people/{insider}", READERS),
@@ -86,6 +89,18 @@ MATRIX: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/workflow/processes", ("admin", "workflow_admin")),
     ("POST", "/api/v1/workflow/services", ("admin", "workflow_admin")),
     ("GET", "/api/v1/workflow/stats", ("admin", "workflow_admin")),
+    ("GET", "/api/v1/messaging/inbox", ("*",)),
+    ("GET", "/api/v1/messaging/im/conversations", ("*",)),
+    ("GET", "/api/v1/messaging/accounts", ("*",)),
+    ("POST", "/api/v1/messaging/notifications", SENDERS),
+    ("GET", "/api/v1/messaging/templates", SENDERS),
+    ("POST", "/api/v1/messaging/templates", ("admin", "office")),
+    ("POST", "/api/v1/messaging/accounts", ("admin", "messaging_admin")),
+    ("GET", "/api/v1/messaging/moderation/reports", ("admin", "messaging_admin")),
+    ("POST", "/api/v1/messaging/moderation/words", ("admin", "messaging_admin")),
+    ("GET", "/api/v1/community/boards", ("*",)),
+    ("GET", "/api/v1/community/posts", ("*",)),
+    ("POST", "/api/v1/community/boards", ("admin", "community_admin")),
 ]
 
 

@@ -6,7 +6,7 @@ import re
 
 import httpx
 import pytest
-from starlette.routing import BaseRoute, Match, Mount
+from starlette.routing import BaseRoute, Match, Mount, WebSocketRoute
 
 from campus.kernel.routing import RouteIndex, fixed_segments
 
@@ -48,9 +48,10 @@ def test_every_route_of_the_app_is_found_as_the_full_scan_finds_it(app) -> None:
             continue
         if isinstance(route, Mount):
             path += "/campus.css"
+        socket = isinstance(route, WebSocketRoute)
         for method in sorted(getattr(route, "methods", None) or {"GET"}):
             scope = {
-                "type": "http",
+                "type": "websocket" if socket else "http",
                 "path": _example_path(path),
                 "root_path": "",
                 "method": method,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 03:03:17.232329
+Create Date: 2026-11-30 05:36:54.231692
 """
 
 from collections.abc import Sequence
@@ -286,6 +286,44 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_auth_totp")),
     )
     op.create_table(
+        "cmty_board",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=30), nullable=False),
+        sa.Column("name", sa.String(length=20), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("icon", sa.String(length=40), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("posting", sa.String(length=10), nullable=False),
+        sa.Column("allow_anonymous", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cmty_board")),
+        sa.UniqueConstraint("code", name=op.f("uq_cmty_board_code")),
+    )
+    op.create_table(
+        "cmty_follow",
+        sa.Column(
+            "follower_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "followee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("follower_id", "followee_id", name=op.f("pk_cmty_follow")),
+    )
+    with op.batch_alter_table("cmty_follow", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_cmty_follow_followee_id"), ["followee_id"], unique=False
+        )
+
+    op.create_table(
         "event_dead_letter",
         sa.Column(
             "id",
@@ -346,6 +384,256 @@ def upgrade() -> None:
             "ix_files_file_unbound_created", ["bound_module", "created_at"], unique=False
         )
 
+    op.create_table(
+        "msg_account",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("icon", sa.String(length=40), nullable=False),
+        sa.Column("avatar_file_id", sa.String(length=32), nullable=True),
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("mandatory", sa.JSON(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_account")),
+        sa.UniqueConstraint("code", name=op.f("uq_msg_account_code")),
+        sa.UniqueConstraint("name", name=op.f("uq_msg_account_name")),
+    )
+    with op.batch_alter_table("msg_account", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_msg_account_category"), ["category"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_msg_account_org_unit_id"), ["org_unit_id"], unique=False
+        )
+
+    op.create_table(
+        "msg_block",
+        sa.Column(
+            "blocker_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "blocked_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("blocker_id", "blocked_id", name=op.f("pk_msg_block")),
+    )
+    with op.batch_alter_table("msg_block", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_msg_block_blocked_id"), ["blocked_id"], unique=False)
+
+    op.create_table(
+        "msg_im_conversation",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("announcement", sa.String(length=1000), nullable=False),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("direct_key", sa.String(length=40), nullable=True),
+        sa.Column("source_key", sa.String(length=40), nullable=True),
+        sa.Column("last_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_message_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("dissolved_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_im_conversation")),
+        sa.UniqueConstraint("direct_key", name=op.f("uq_msg_im_conversation_direct_key")),
+        sa.UniqueConstraint("source_key", name=op.f("uq_msg_im_conversation_source_key")),
+    )
+    op.create_table(
+        "msg_moderation_setting",
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.Column(
+            "updated_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_msg_moderation_setting")),
+    )
+    op.create_table(
+        "msg_notification",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("priority", sa.String(length=10), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=True),
+        sa.Column("audience", sa.JSON(), nullable=False),
+        sa.Column("broadcast", sa.Boolean(), nullable=False),
+        sa.Column("person_scope", sa.String(length=10), nullable=False),
+        sa.Column("recipient_count", sa.Integer(), nullable=False),
+        sa.Column("template_code", sa.String(length=60), nullable=True),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("source", sa.String(length=120), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_notification")),
+        sa.UniqueConstraint("source", name=op.f("uq_msg_notification_source")),
+    )
+    with op.batch_alter_table("msg_notification", schema=None) as batch_op:
+        batch_op.create_index("ix_msg_notification_broadcast", ["broadcast", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_msg_notification_created_at"), ["created_at"], unique=False
+        )
+        batch_op.create_index("ix_msg_notification_sender", ["sender_id", "id"], unique=False)
+
+    op.create_table(
+        "msg_preference",
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("email", sa.Boolean(), nullable=False),
+        sa.Column("sms", sa.Boolean(), nullable=False),
+        sa.Column("wecom", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "category", name=op.f("pk_msg_preference")),
+    )
+    op.create_table(
+        "msg_push_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("private_pem", sa.Text(), nullable=False),
+        sa.Column("public_key", sa.String(length=120), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_push_key")),
+    )
+    op.create_table(
+        "msg_push_subscription",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("endpoint_hash", sa.String(length=64), nullable=False),
+        sa.Column("endpoint", sa.Text(), nullable=False),
+        sa.Column("p256dh", sa.String(length=200), nullable=False),
+        sa.Column("auth", sa.String(length=64), nullable=False),
+        sa.Column("user_agent", sa.String(length=200), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_sent_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_push_subscription")),
+        sa.UniqueConstraint("endpoint_hash", name=op.f("uq_msg_push_subscription_endpoint_hash")),
+    )
+    with op.batch_alter_table("msg_push_subscription", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_msg_push_subscription_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
+        "msg_quiet_hours",
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("start_minute", sa.Integer(), nullable=False),
+        sa.Column("end_minute", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", name=op.f("pk_msg_quiet_hours")),
+    )
+    op.create_table(
+        "msg_report",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("target_kind", sa.String(length=40), nullable=False),
+        sa.Column("target_id", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("excerpt", sa.String(length=500), nullable=False),
+        sa.Column("link", sa.String(length=300), nullable=True),
+        sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "moderator_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("decision_note", sa.String(length=300), nullable=False),
+        sa.Column("decided_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_report")),
+        sa.UniqueConstraint(
+            "reporter_id",
+            "target_kind",
+            "target_id",
+            name=op.f("uq_msg_report_reporter_id_target_kind_target_id"),
+        ),
+    )
+    with op.batch_alter_table("msg_report", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_msg_report_author_id"), ["author_id"], unique=False)
+        batch_op.create_index("ix_msg_report_queue", ["status", "created_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_msg_report_reporter_id"), ["reporter_id"], unique=False
+        )
+        batch_op.create_index("ix_msg_report_target", ["target_kind", "target_id"], unique=False)
+
+    op.create_table(
+        "msg_sensitive_word",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("word", sa.String(length=60), nullable=False),
+        sa.Column("level", sa.String(length=8), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_sensitive_word")),
+        sa.UniqueConstraint("word", name=op.f("uq_msg_sensitive_word_word")),
+    )
+    op.create_table(
+        "msg_template",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("variables", sa.JSON(), nullable=False),
+        sa.Column("builtin", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "updated_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_template")),
+        sa.UniqueConstraint("code", name=op.f("uq_msg_template_code")),
+    )
     op.create_table(
         "oa_document",
         sa.Column(
@@ -735,6 +1023,352 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "cmty_ban",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("board_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("until", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column(
+            "banned_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("lifted_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["cmty_board.id"],
+            name=op.f("fk_cmty_ban_board_id_cmty_board"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cmty_ban")),
+    )
+    with op.batch_alter_table("cmty_ban", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_cmty_ban_active", ["board_id", "person_id", "until"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_cmty_ban_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "cmty_moderator",
+        sa.Column("board_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["cmty_board.id"],
+            name=op.f("fk_cmty_moderator_board_id_cmty_board"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("board_id", "person_id", name=op.f("pk_cmty_moderator")),
+    )
+    with op.batch_alter_table("cmty_moderator", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_cmty_moderator_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
+        "cmty_post",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("board_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("anonymous", sa.Boolean(), nullable=False),
+        sa.Column("title", sa.String(length=60), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("images", sa.JSON(), nullable=False),
+        sa.Column("extra", sa.JSON(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("like_count", sa.Integer(), nullable=False),
+        sa.Column("comment_count", sa.Integer(), nullable=False),
+        sa.Column("view_count", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_ts", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("moderation_note", sa.String(length=200), nullable=False),
+        sa.Column(
+            "moderated_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("moderated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"], ["cmty_board.id"], name=op.f("fk_cmty_post_board_id_cmty_board")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cmty_post")),
+    )
+    with op.batch_alter_table("cmty_post", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_cmty_post_author", ["author_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_cmty_post_feed", ["board_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_cmty_post_recent", ["status", "created_at"], unique=False)
+
+    op.create_table(
+        "msg_account_editor",
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["msg_account.id"],
+            name=op.f("fk_msg_account_editor_account_id_msg_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account_id", "person_id", name=op.f("pk_msg_account_editor")),
+    )
+    with op.batch_alter_table("msg_account_editor", schema=None) as batch_op:
+        batch_op.create_index("ix_msg_account_editor_person", ["person_id"], unique=False)
+
+    op.create_table(
+        "msg_account_post",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("title", sa.String(length=64), nullable=False),
+        sa.Column("summary", sa.String(length=120), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("cover_file_id", sa.String(length=32), nullable=True),
+        sa.Column("attachments", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("publish_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_count", sa.Integer(), nullable=False),
+        sa.Column("like_count", sa.Integer(), nullable=False),
+        sa.Column("hidden_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hidden_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("hidden_note", sa.String(length=300), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["msg_account.id"],
+            name=op.f("fk_msg_account_post_account_id_msg_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_account_post")),
+    )
+    with op.batch_alter_table("msg_account_post", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_msg_account_post_author_id"), ["author_id"], unique=False
+        )
+        batch_op.create_index("ix_msg_account_post_due", ["status", "publish_at"], unique=False)
+        batch_op.create_index("ix_msg_account_post_feed", ["status", "published_at"], unique=False)
+        batch_op.create_index(
+            "ix_msg_account_post_timeline", ["account_id", "status", "published_at"], unique=False
+        )
+
+    op.create_table(
+        "msg_account_subscription",
+        sa.Column(
+            "account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("subscribed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["msg_account.id"],
+            name=op.f("fk_msg_account_subscription_account_id_msg_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "account_id", "person_id", name=op.f("pk_msg_account_subscription")
+        ),
+    )
+    with op.batch_alter_table("msg_account_subscription", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_msg_account_subscription_person", ["person_id", "account_id"], unique=False
+        )
+
+    op.create_table(
+        "msg_broadcast_read",
+        sa.Column(
+            "notification_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["msg_notification.id"],
+            name=op.f("fk_msg_broadcast_read_notification_id_msg_notification"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("notification_id", "person_id", name=op.f("pk_msg_broadcast_read")),
+    )
+    with op.batch_alter_table("msg_broadcast_read", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_msg_broadcast_read_person", ["person_id", "notification_id"], unique=False
+        )
+
+    op.create_table(
+        "msg_delivery",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "notification_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("adapter", sa.String(length=20), nullable=False),
+        sa.Column("address", sa.String(length=120), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("due_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["msg_notification.id"],
+            name=op.f("fk_msg_delivery_notification_id_msg_notification"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_delivery")),
+        sa.UniqueConstraint(
+            "notification_id",
+            "person_id",
+            "channel",
+            name=op.f("uq_msg_delivery_notification_id_person_id_channel"),
+        ),
+    )
+    with op.batch_alter_table("msg_delivery", schema=None) as batch_op:
+        batch_op.create_index("ix_msg_delivery_due", ["status", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_msg_delivery_notification", ["notification_id", "channel", "status"], unique=False
+        )
+
+    op.create_table(
+        "msg_im_member",
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("role", sa.String(length=8), nullable=False),
+        sa.Column(
+            "joined_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("muted", sa.Boolean(), nullable=False),
+        sa.Column("joined_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["msg_im_conversation.id"],
+            name=op.f("fk_msg_im_member_conversation_id_msg_im_conversation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("conversation_id", "person_id", name=op.f("pk_msg_im_member")),
+    )
+    with op.batch_alter_table("msg_im_member", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_msg_im_member_person", ["person_id", "conversation_id"], unique=False
+        )
+
+    op.create_table(
+        "msg_im_message",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("file_id", sa.String(length=64), nullable=True),
+        sa.Column("file_name", sa.String(length=255), nullable=False),
+        sa.Column("file_size", sa.BigInteger(), nullable=False),
+        sa.Column("mentions", sa.JSON(), nullable=False),
+        sa.Column("mention_all", sa.Boolean(), nullable=False),
+        sa.Column("ref_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("recalled_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["msg_im_conversation.id"],
+            name=op.f("fk_msg_im_message_conversation_id_msg_im_conversation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_msg_im_message")),
+        sa.UniqueConstraint(
+            "conversation_id", "seq", name=op.f("uq_msg_im_message_conversation_id_seq")
+        ),
+        sa.UniqueConstraint(
+            "sender_id", "client_id", name=op.f("uq_msg_im_message_sender_id_client_id")
+        ),
+    )
+    with op.batch_alter_table("msg_im_message", schema=None) as batch_op:
+        batch_op.create_index("ix_msg_im_message_created_at", ["created_at"], unique=False)
+
+    op.create_table(
+        "msg_recipient",
+        sa.Column(
+            "notification_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["notification_id"],
+            ["msg_notification.id"],
+            name=op.f("fk_msg_recipient_notification_id_msg_notification"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("notification_id", "person_id", name=op.f("pk_msg_recipient")),
+    )
+    with op.batch_alter_table("msg_recipient", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_msg_recipient_inbox", ["person_id", "notification_id"], unique=False
+        )
+        batch_op.create_index("ix_msg_recipient_unread", ["person_id", "read_at"], unique=False)
+
+    op.create_table(
         "oa_document_addressee",
         sa.Column(
             "id",
@@ -1003,6 +1637,157 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "cmty_comment",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("anonymous", sa.Boolean(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("like_count", sa.Integer(), nullable=False),
+        sa.Column("moderation_note", sa.String(length=200), nullable=False),
+        sa.Column(
+            "moderated_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("moderated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["cmty_comment.id"],
+            name=op.f("fk_cmty_comment_parent_id_cmty_comment"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["cmty_post.id"],
+            name=op.f("fk_cmty_comment_post_id_cmty_post"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cmty_comment")),
+    )
+    with op.batch_alter_table("cmty_comment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cmty_comment_author_id"), ["author_id"], unique=False)
+        batch_op.create_index(
+            "ix_cmty_comment_thread", ["post_id", "parent_id", "id"], unique=False
+        )
+
+    op.create_table(
+        "cmty_post_like",
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["cmty_post.id"],
+            name=op.f("fk_cmty_post_like_post_id_cmty_post"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("post_id", "person_id", name=op.f("pk_cmty_post_like")),
+    )
+    with op.batch_alter_table("cmty_post_like", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_cmty_post_like_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
+        "cmty_report",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "report_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("board_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("target_kind", sa.String(length=10), nullable=False),
+        sa.Column(
+            "target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "reporter_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("decided_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["cmty_board.id"],
+            name=op.f("fk_cmty_report_board_id_cmty_board"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["cmty_post.id"],
+            name=op.f("fk_cmty_report_post_id_cmty_post"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cmty_report")),
+        sa.UniqueConstraint(
+            "reporter_id",
+            "target_kind",
+            "target_id",
+            name=op.f("uq_cmty_report_reporter_id_target_kind_target_id"),
+        ),
+    )
+    with op.batch_alter_table("cmty_report", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_cmty_report_queue", ["board_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_cmty_report_report_id"), ["report_id"], unique=False)
+        batch_op.create_index("ix_cmty_report_target", ["target_kind", "target_id"], unique=False)
+
+    op.create_table(
+        "msg_account_post_like",
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("liked_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["msg_account_post.id"],
+            name=op.f("fk_msg_account_post_like_post_id_msg_account_post"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("post_id", "person_id", name=op.f("pk_msg_account_post_like")),
+    )
+    op.create_table(
+        "msg_account_post_read",
+        sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("read_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["post_id"],
+            ["msg_account_post.id"],
+            name=op.f("fk_msg_account_post_read_post_id_msg_account_post"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("post_id", "person_id", name=op.f("pk_msg_account_post_read")),
+    )
+    with op.batch_alter_table("msg_account_post_read", schema=None) as batch_op:
+        batch_op.create_index("ix_msg_account_post_read_day", ["post_id", "read_at"], unique=False)
+
+    op.create_table(
         "users_person",
         sa.Column(
             "id",
@@ -1097,6 +1882,28 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_wf_instance_service_id"), ["service_id"], unique=False)
         batch_op.create_index("ix_wf_instance_status", ["status", "started_at"], unique=False)
+
+    op.create_table(
+        "cmty_comment_like",
+        sa.Column(
+            "comment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["cmty_comment.id"],
+            name=op.f("fk_cmty_comment_like_comment_id_cmty_comment"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("comment_id", "person_id", name=op.f("pk_cmty_comment_like")),
+    )
+    with op.batch_alter_table("cmty_comment_like", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_cmty_comment_like_person_id"), ["person_id"], unique=False
+        )
 
     op.create_table(
         "users_identity",
@@ -1285,6 +2092,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_identity_person_id"))
 
     op.drop_table("users_identity")
+    with op.batch_alter_table("cmty_comment_like", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cmty_comment_like_person_id"))
+
+    op.drop_table("cmty_comment_like")
     with op.batch_alter_table("wf_instance", schema=None) as batch_op:
         batch_op.drop_index("ix_wf_instance_status")
         batch_op.drop_index(batch_op.f("ix_wf_instance_service_id"))
@@ -1300,6 +2111,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_person_class_id"))
 
     op.drop_table("users_person")
+    with op.batch_alter_table("msg_account_post_read", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_account_post_read_day")
+
+    op.drop_table("msg_account_post_read")
+    op.drop_table("msg_account_post_like")
+    with op.batch_alter_table("cmty_report", schema=None) as batch_op:
+        batch_op.drop_index("ix_cmty_report_target")
+        batch_op.drop_index(batch_op.f("ix_cmty_report_report_id"))
+        batch_op.drop_index("ix_cmty_report_queue")
+
+    op.drop_table("cmty_report")
+    with op.batch_alter_table("cmty_post_like", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cmty_post_like_person_id"))
+
+    op.drop_table("cmty_post_like")
+    with op.batch_alter_table("cmty_comment", schema=None) as batch_op:
+        batch_op.drop_index("ix_cmty_comment_thread")
+        batch_op.drop_index(batch_op.f("ix_cmty_comment_author_id"))
+
+    op.drop_table("cmty_comment")
     op.drop_table("wf_process_version")
     with op.batch_alter_table("wf_form_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_wf_form_version_form_id"))
@@ -1339,6 +2170,58 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_oa_document_addressee_document_id"))
 
     op.drop_table("oa_document_addressee")
+    with op.batch_alter_table("msg_recipient", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_recipient_unread")
+        batch_op.drop_index("ix_msg_recipient_inbox")
+
+    op.drop_table("msg_recipient")
+    with op.batch_alter_table("msg_im_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_im_message_created_at")
+
+    op.drop_table("msg_im_message")
+    with op.batch_alter_table("msg_im_member", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_im_member_person")
+
+    op.drop_table("msg_im_member")
+    with op.batch_alter_table("msg_delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_delivery_notification")
+        batch_op.drop_index("ix_msg_delivery_due")
+
+    op.drop_table("msg_delivery")
+    with op.batch_alter_table("msg_broadcast_read", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_broadcast_read_person")
+
+    op.drop_table("msg_broadcast_read")
+    with op.batch_alter_table("msg_account_subscription", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_account_subscription_person")
+
+    op.drop_table("msg_account_subscription")
+    with op.batch_alter_table("msg_account_post", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_account_post_timeline")
+        batch_op.drop_index("ix_msg_account_post_feed")
+        batch_op.drop_index("ix_msg_account_post_due")
+        batch_op.drop_index(batch_op.f("ix_msg_account_post_author_id"))
+
+    op.drop_table("msg_account_post")
+    with op.batch_alter_table("msg_account_editor", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_account_editor_person")
+
+    op.drop_table("msg_account_editor")
+    with op.batch_alter_table("cmty_post", schema=None) as batch_op:
+        batch_op.drop_index("ix_cmty_post_recent")
+        batch_op.drop_index("ix_cmty_post_feed")
+        batch_op.drop_index("ix_cmty_post_author")
+
+    op.drop_table("cmty_post")
+    with op.batch_alter_table("cmty_moderator", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cmty_moderator_person_id"))
+
+    op.drop_table("cmty_moderator")
+    with op.batch_alter_table("cmty_ban", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cmty_ban_person_id"))
+        batch_op.drop_index("ix_cmty_ban_active")
+
+    op.drop_table("cmty_ban")
     with op.batch_alter_table("auth_oidc_refresh_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_oidc_refresh_token_grant_id"))
         batch_op.drop_index("ix_auth_oidc_refresh_token_expires")
@@ -1403,6 +2286,39 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_oa_document_drafter_id"))
 
     op.drop_table("oa_document")
+    op.drop_table("msg_template")
+    op.drop_table("msg_sensitive_word")
+    with op.batch_alter_table("msg_report", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_report_target")
+        batch_op.drop_index(batch_op.f("ix_msg_report_reporter_id"))
+        batch_op.drop_index("ix_msg_report_queue")
+        batch_op.drop_index(batch_op.f("ix_msg_report_author_id"))
+
+    op.drop_table("msg_report")
+    op.drop_table("msg_quiet_hours")
+    with op.batch_alter_table("msg_push_subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_msg_push_subscription_person_id"))
+
+    op.drop_table("msg_push_subscription")
+    op.drop_table("msg_push_key")
+    op.drop_table("msg_preference")
+    with op.batch_alter_table("msg_notification", schema=None) as batch_op:
+        batch_op.drop_index("ix_msg_notification_sender")
+        batch_op.drop_index(batch_op.f("ix_msg_notification_created_at"))
+        batch_op.drop_index("ix_msg_notification_broadcast")
+
+    op.drop_table("msg_notification")
+    op.drop_table("msg_moderation_setting")
+    op.drop_table("msg_im_conversation")
+    with op.batch_alter_table("msg_block", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_msg_block_blocked_id"))
+
+    op.drop_table("msg_block")
+    with op.batch_alter_table("msg_account", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_msg_account_org_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_msg_account_category"))
+
+    op.drop_table("msg_account")
     with op.batch_alter_table("files_file", schema=None) as batch_op:
         batch_op.drop_index("ix_files_file_unbound_created")
         batch_op.drop_index(batch_op.f("ix_files_file_sha256"))
@@ -1420,6 +2336,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_event_dead_letter_failed_at")
 
     op.drop_table("event_dead_letter")
+    with op.batch_alter_table("cmty_follow", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cmty_follow_followee_id"))
+
+    op.drop_table("cmty_follow")
+    op.drop_table("cmty_board")
     op.drop_table("auth_totp")
     with op.batch_alter_table("auth_session", schema=None) as batch_op:
         batch_op.drop_index("ix_auth_session_person")

@@ -4,7 +4,7 @@ The demo logins keep their roles (admin, user_admin, staff, teacher, counselor, 
 staff login works at 教务处 and is its registrar too. Counselors, presidents and party
 secretaries hold their roles through their posts; a few named people of the demo university
 hold the other built-in roles (an academic secretary of the demo college, the heads of 财务处,
-后勤保障处, 教务处 and 校长办公室).
+后勤保障处, 教务处, 校长办公室, 学生工作处 and 信息化建设与管理中心).
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ MEETING_INVITE_ORG = "oa.meeting.invite_org"
 DOCUMENT_DRAFT = "oa.document.draft"
 DOCUMENT_SEAL = "oa.document.seal"
 DOCUMENT_MANAGE = "oa.document.manage"
+NOTIFY_SEND = "messaging.notify.send"  # within the sender's reach
+NOTIFY_SEND_ALL = "messaging.notify.send_all"  # the whole campus, and emergencies
+NOTIFY_TEMPLATES = "messaging.template.manage"
+ACCOUNT_MANAGE = "messaging.account.manage"
+MODERATION_MANAGE = "messaging.moderation.manage"
+BOARD_MANAGE = "community.board.manage"
+COMMUNITY_MODERATE = "community.moderate"  # every board; boards also have moderators of their own
+COMMUNITY_EDITOR = "community.editor"  # posts on editors' boards (校园头条)
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,17 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     "admin": BuiltinRole("系统管理员", "全部权限，全校范围", (WILDCARD,)),
     "school_leader": BuiltinRole(
         "校领导",
-        "查看全校人员、组织、审计日志与授权情况；发布全校通知，查看全校公文",
-        (PERSON_READ, ORG_READ, AUDIT_READ, ROLE_READ, NOTICE_PUBLISH, DOCUMENT_MANAGE),
+        "查看全校人员、组织、审计日志与授权情况；发布全校通知，查看全校公文；向全校发消息",
+        (
+            PERSON_READ,
+            ORG_READ,
+            AUDIT_READ,
+            ROLE_READ,
+            NOTICE_PUBLISH,
+            DOCUMENT_MANAGE,
+            NOTIFY_SEND,
+            NOTIFY_SEND_ALL,
+        ),
     ),
     "registrar": BuiltinRole(
         "教务处", "全校学籍与人员信息的查看和维护", (PERSON_READ, PERSON_MANAGE, ORG_READ)
@@ -58,8 +75,15 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     ),
     "counselor": BuiltinRole(
         "辅导员",
-        "查看所带学院学生的完整信息（含联系方式）；向所带学院、班级发布通知",
-        (PERSON_READ, PERSON_SENSITIVE, ORG_READ, NOTICE_PUBLISH, MEETING_INVITE_ORG),
+        "查看所带学院学生的完整信息（含联系方式）；向所带学院、班级发布通知和消息",
+        (
+            PERSON_READ,
+            PERSON_SENSITIVE,
+            ORG_READ,
+            NOTICE_PUBLISH,
+            MEETING_INVITE_ORG,
+            NOTIFY_SEND,
+        ),
     ),
     "teacher": BuiltinRole("教师", "查看本学院的人员与组织", (PERSON_READ, ORG_READ)),
     "finance": BuiltinRole("财务", "查看缴费人员的基本信息", (PERSON_READ, ORG_READ)),
@@ -74,12 +98,20 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     ),
     "staff": BuiltinRole(
         "教职工",
-        "查看本单位的人员与组织；以本单位名义发通知、拟公文、整体邀请参会",
-        (PERSON_READ, ORG_READ, NOTICE_PUBLISH, MEETING_INVITE_ORG, DOCUMENT_DRAFT),
+        "查看本单位的人员与组织；以本单位名义发通知和消息、拟公文、整体邀请参会",
+        (
+            PERSON_READ,
+            ORG_READ,
+            NOTICE_PUBLISH,
+            MEETING_INVITE_ORG,
+            DOCUMENT_DRAFT,
+            NOTIFY_SEND,
+        ),
     ),
     "office": BuiltinRole(
         "校办文书",
-        "公文用印与分发、发文字号维护；发布和管理全校通知",
+        "公文用印与分发、发文字号维护；发布和管理全校通知；向全校发消息、维护消息模板；"
+        "在校园头条发帖",
         (
             NOTICE_PUBLISH,
             NOTICE_MANAGE,
@@ -87,6 +119,10 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
             DOCUMENT_DRAFT,
             DOCUMENT_SEAL,
             DOCUMENT_MANAGE,
+            NOTIFY_SEND,
+            NOTIFY_SEND_ALL,
+            NOTIFY_TEMPLATES,
+            COMMUNITY_EDITOR,
         ),
     ),
     "workflow_admin": BuiltinRole(
@@ -100,6 +136,16 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
             "workflow.instance.read_all",
             "workflow.stats.read",
         ),
+    ),
+    "messaging_admin": BuiltinRole(
+        "消息中心管理员",
+        "创建服务号并指定编辑与必选人群；维护敏感词、处理举报、设置聊天记录保留期限",
+        (ACCOUNT_MANAGE, MODERATION_MANAGE),
+    ),
+    "community_admin": BuiltinRole(
+        "社区管理员",
+        "管理校园社区的板块与版主，处理全部板块的举报、隐藏内容与禁言，在编辑板块发帖",
+        (BOARD_MANAGE, COMMUNITY_MODERATE, COMMUNITY_EDITOR),
     ),
 }
 
@@ -125,6 +171,8 @@ OFFICE_HEAD_ROLES: dict[str, str] = {
     "810": "dormitory_manager",
     "803": "registrar",
     "802": "office",
+    "804": "community_admin",  # 学生工作处 keeps the campus community
+    "815": "messaging_admin",  # 信息化建设与管理中心 keeps service accounts and moderation
 }
 SECRETARY_COLLEGE = "12"  # the demo college (of the demo teacher, counselor and student)
 

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from fastapi import Depends, Request
 from prometheus_client import Counter
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel import audit, context, runtime
@@ -26,6 +26,7 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import Forbidden, Unauthenticated
 from campus.kernel.i18n import LazyText, _
 from campus.platform.access import index
+from campus.platform.access.models import Role
 from campus.platform.access.scopes import NOWHERE, PersonReach, Reach, compile_reach
 from campus.platform.users import service as users
 
@@ -203,3 +204,16 @@ async def holders_of_role(
         if index.reach_of_grant(grant, anchors).covers(person_id, org_path):
             found.setdefault(person_id, None)
     return list(found)
+
+
+async def role_names(session: AsyncSession) -> dict[str, str]:
+    """Every role's code and name, built-in roles first (for pickers and checks of codes)."""
+    rows = await session.execute(
+        select(Role.code, Role.name).order_by(Role.builtin.desc(), Role.code)
+    )
+    return {code: name for code, name in rows.all()}
+
+
+async def role_holder_ids(session: AsyncSession, role_code: str) -> list[int]:
+    """Everyone holding the role, themselves or through a post, wherever it reaches."""
+    return sorted({person_id for person_id, _grant in await index.role_grants(session, role_code)})

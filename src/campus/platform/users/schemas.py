@@ -269,3 +269,13 @@ class ImportReport(BaseModel):
     imported: int
     problems: list[ImportProblem]
     status: Literal["imported", "validated", "rejected"]
+
+
+class PersonContact(BaseModel):
+    """Where the messaging center reaches a person outside the site (unmasked: it sends)."""
+
+    id: int
+    name: str
+    number: str | None
+    email: str | None
+    phone: str | None

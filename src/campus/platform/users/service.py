@@ -7,19 +7,20 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
 from campus.platform.access import service as access_center
 from campus.platform.users import actions, excel, idcard, queries, standards, validation
-from campus.platform.users.models import Identity, OrgUnit, Person
+from campus.platform.users.models import AdminClass, Identity, OrgUnit, Person
 from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
 from campus.platform.users.schemas import (
     ClassOut,
     ImportReport,
     OrgTreeNode,
     OrgUnitOut,
+    PersonContact,
     PersonDetail,
     PersonRef,
     PositionOut,
@@ -378,3 +379,162 @@ async def export_people(session: AsyncSession) -> tuple[bytes, int]:
     """Everyone as an .xlsx in the template's columns, unmasked; and how many people."""
     rows = await queries.people_rows(session, queries.PeopleFilter(), sort="number")
     return excel.export(rows, full=True), len(rows)
+
+
+# ---------------------------------------------------------------- relations (instant messaging)
+
+
+async def list_classes(session: AsyncSession) -> list[ClassOut]:
+    """Every administrative class, with its student count."""
+    return [
+        ClassOut.model_validate(c).model_copy(update={"student_count": n})
+        for c, n in await queries.classes(session, None, None)
+    ]
+
+
+async def counselors_of_class(session: AsyncSession, class_id: int) -> list[PersonRef]:
+    """The counselors of a class: its own, else those of the nearest org unit above it."""
+    found = await queries.admin_class(session, class_id)
+    if found is None:
+        return []
+    unit = await session.get(OrgUnit, found.org_unit_id)
+    path = [u.id for u in await queries.org_ancestors(session, unit)] if unit else []
+    return await holders_nearest(session, "counselor", class_id, path)
+
+
+async def townspeople_of(
+    session: AsyncSession, person_id: int, *, digits: int = 4, limit: int = 200
+) -> list[PersonRef]:
+    """Active people whose native place shares the first ``digits`` digits of the person's
+    division code (4: the same prefecture-level city), the person left out."""
+    place = await session.scalar(select(Person.native_place).where(Person.id == person_id))
+    if not place or len(place) < digits:
+        return []
+    rows = await session.execute(
+        select(Person, queries.primary_number())
+        .where(
+            Person.native_place.like(queries.like_prefix(place[:digits]), escape="\\"),
+            Person.id != person_id,
+            Person.status == "active",
+        )
+        .order_by(Person.id)
+        .limit(limit)
+    )
+    return [_ref(person, number) for person, number in rows.all()]
+
+
+# ---------------------------------------------------------------- audiences (messaging)
+
+_CHUNK = 900
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + _CHUNK] for i in range(0, len(unique), _CHUNK)]
+
+
+async def existing_person_ids(session: AsyncSession, person_ids: Sequence[int]) -> set[int]:
+    """Those of the ids that name a person (of any status)."""
+    found: set[int] = set()
+    for chunk in _chunks(person_ids):
+        found.update(await session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+    return found
+
+
+async def existing_class_ids(session: AsyncSession, class_ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(class_ids):
+        found.update(await session.scalars(select(AdminClass.id).where(AdminClass.id.in_(chunk))))
+    return found
+
+
+async def people_in_groups(
+    session: AsyncSession,
+    *,
+    org_unit_ids: Sequence[int] = (),
+    exact_org_unit_ids: Sequence[int] = (),
+    class_ids: Sequence[int] = (),
+    person_types: Sequence[str] = (),
+    status: str | None = "active",
+) -> list[int]:
+    """The ids of the people of any of the org units with the units below them, of the units
+    alone (``exact_org_unit_ids``) or of the classes; one query, each person once."""
+    groups: list[ColumnElement[bool]] = []
+    if org_unit_ids:
+        groups.append(Person.org_unit_id.in_(queries.subtree_ids_select(org_unit_ids)))
+    if exact_org_unit_ids:
+        groups.append(Person.org_unit_id.in_(list(exact_org_unit_ids)))
+    if class_ids:
+        groups.append(Person.class_id.in_(list(class_ids)))
+    if not groups:
+        return []
+    stmt = select(Person.id).where(or_(*groups))
+    if person_types:
+        stmt = stmt.where(Person.person_type.in_(list(person_types)))
+    if status:
+        stmt = stmt.where(Person.status == status)
+    return list(await session.scalars(stmt.order_by(Person.id)))
+
+
+async def people_of_types(
+    session: AsyncSession, person_ids: Sequence[int], person_types: Sequence[str]
+) -> list[int]:
+    """Those of the people whose type is one of ``person_types``."""
+    found: list[int] = []
+    for chunk in _chunks(person_ids):
+        found += await session.scalars(
+            select(Person.id).where(Person.id.in_(chunk), Person.person_type.in_(person_types))
+        )
+    return sorted(found)
+
+
+async def count_people(
+    session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
+) -> int:
+    """How many people there are (of these types; of this status)."""
+    stmt = select(func.count(Person.id))
+    if person_types:
+        stmt = stmt.where(Person.person_type.in_(list(person_types)))
+    if status:
+        stmt = stmt.where(Person.status == status)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def people_outside_reach(
+    session: AsyncSession, principal: Principal, code: str, person_ids: Sequence[int]
+) -> list[int]:
+    """Those of the people that ``code`` does not reach for the principal (its data scope)."""
+    within = access_center.scope_filter(principal, code, Person.org_unit_id, Person.id)
+    outside: list[int] = []
+    for chunk in _chunks(person_ids):
+        outside += await session.scalars(
+            select(Person.id).where(Person.id.in_(chunk), not_(within))
+        )
+    return sorted(outside)
+
+
+async def contacts_of(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, PersonContact]:
+    """E-mail, phone and number of each person, unmasked, for sending to them."""
+    found: dict[int, PersonContact] = {}
+    number = queries.primary_number()
+    for chunk in _chunks(person_ids):
+        rows = await session.execute(
+            select(Person.id, Person.name, number, Person.email, Person.phone).where(
+                Person.id.in_(chunk)
+            )
+        )
+        for pid, name, value, email, phone in rows.all():
+            found[pid] = PersonContact(id=pid, name=name, number=value, email=email, phone=phone)
+    return found
+
+
+async def person_ids_of_types(
+    session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
+) -> list[int]:
+    """The ids of everyone (of these types; of this status), ascending."""
+    stmt = select(Person.id)
+    if person_types:
+        stmt = stmt.where(Person.person_type.in_(list(person_types)))
+    if status:
+        stmt = stmt.where(Person.status == status)
+    return list(await session.scalars(stmt.order_by(Person.id)))
