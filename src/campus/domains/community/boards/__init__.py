@@ -1,0 +1,1 @@
+"""Boards (板块): configured by administrators, listed for everyone."""

@@ -1,0 +1,1 @@
+"""Reports, hiding and restoring, bans and the per-board moderation queue."""
