@@ -96,10 +96,10 @@ async def db(runtime: Runtime) -> AsyncIterator[Runtime]:
         finally:
             runtime.db.unbind()
             await transaction.rollback()
-    await _clear_cache(runtime)
+    await clear_cache(runtime)
 
 
-async def _clear_cache(runtime: Runtime) -> None:
+async def clear_cache(runtime: Runtime) -> None:
     from campus.kernel.cache import MemoryCache
 
     if isinstance(runtime.cache, MemoryCache):

@@ -25,6 +25,7 @@ from campus.kernel.seeding import SeedContext, seed_all
 from campus.platform.messaging.im import socket as chat_socket
 from campus.platform.messaging.im.models import Message
 from campus.platform.users import service as users
+from tests.conftest import clear_cache
 from tests.own_database import migrated_database
 from tests.platform.messaging.im.socketing import Served, Socket, open_socket, serve, sign_in
 
@@ -82,8 +83,7 @@ async def pair(world: World) -> AsyncIterator[tuple[Chatter, Chatter]]:
 @pytest.fixture(autouse=True)
 async def no_rate_carry_over(world: World) -> None:
     """Rate-limit windows of earlier tests do not limit this one."""
-    cache: Any = world.runtime.cache
-    cache._data.clear()
+    await clear_cache(world.runtime)
 
 
 async def open_direct(a: Chatter, b: Chatter) -> int:
