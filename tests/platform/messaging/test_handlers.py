@@ -99,6 +99,20 @@ async def test_a_workflow_task_tells_its_assignees(
     assert item["link"] == "/hall/tasks"
 
 
+async def test_a_to_do_pushed_by_another_module_tells_its_person_once(
+    db: Runtime, admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
+) -> None:
+    person_id, reader = await newcomer(admin, campus, sign_in)
+    payload = workflow_events.TodoPushed(
+        task_id=424242, person_id=person_id, source="dormitory", title="确认床位"
+    )
+    event = Event(name=workflow_events.TODO_PUSHED, payload=payload.model_dump())
+    await deliver(db, "messaging.workflow_pushed", event)
+    await deliver(db, "messaging.workflow_pushed", Event(name=event.name, payload=event.payload))
+    items = [i for i in (await inbox(reader))["items"] if i["category"] == "workflow"]
+    assert [i["title"] for i in items] == ["待办：确认床位"], "one notice per pushed to-do"
+
+
 async def test_a_workflow_outcome_tells_the_applicant(
     db: Runtime, admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
 ) -> None:

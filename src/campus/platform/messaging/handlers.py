@@ -130,19 +130,14 @@ async def on_instance_outcome(session: AsyncSession, event: Event) -> None:
     )
 
 
-class _Todo(BaseModel):
-    task_id: int
-    person_id: int
-    title: str
-
-
 async def on_todo_pushed(session: AsyncSession, event: Event) -> None:
-    todo = _Todo.model_validate(event.payload)
+    todo = workflow_events.TodoPushed.model_validate(event.payload)
     await _send(
         session,
         NotificationIn(
             category="workflow",
             template="workflow.todo",
+            # A pushed to-do has no approval step: the to-do itself is what is waiting.
             variables={"title": todo.title, "step": todo.title},
             link="/hall/tasks",
             audience=Audience(person_ids=[todo.person_id]),

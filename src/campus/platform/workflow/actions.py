@@ -879,12 +879,9 @@ async def do_push_todo(session: AsyncSession, body: TodoPush) -> Task:
     await emit(
         session,
         events.TODO_PUSHED,
-        {
-            "task_id": task.id,
-            "person_id": body.person_id,
-            "source": body.source,
-            "title": body.title,
-        },
+        events.TodoPushed(
+            task_id=task.id, person_id=body.person_id, source=body.source, title=body.title
+        ),
     )
     return task
 

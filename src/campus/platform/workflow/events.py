@@ -46,3 +46,12 @@ class TaskEvent(BaseModel):
     assignee_ids: list[int]
     action: str | None = None
     title: str = ""
+
+
+class TodoPushed(BaseModel):
+    """A to-do another module put in someone's to-do center (``service.push_todo``)."""
+
+    task_id: int
+    person_id: int
+    source: str
+    title: str
