@@ -492,12 +492,17 @@ async def count_people(
     session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
 ) -> int:
     """How many people there are (of these types; of this status)."""
-    stmt = select(func.count(Person.id))
-    if person_types:
-        stmt = stmt.where(Person.person_type.in_(list(person_types)))
-    if status:
-        stmt = stmt.where(Person.status == status)
+    stmt = select(func.count(Person.id)).where(*_of_types(person_types, status))
     return int(await session.scalar(stmt) or 0)
+
+
+def _of_types(person_types: Sequence[str], status: str | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if person_types:
+        where.append(Person.person_type.in_(list(person_types)))
+    if status:
+        where.append(Person.status == status)
+    return where
 
 
 async def people_outside_reach(
@@ -532,9 +537,5 @@ async def person_ids_of_types(
     session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
 ) -> list[int]:
     """The ids of everyone (of these types; of this status), ascending."""
-    stmt = select(Person.id)
-    if person_types:
-        stmt = stmt.where(Person.person_type.in_(list(person_types)))
-    if status:
-        stmt = stmt.where(Person.status == status)
+    stmt = select(Person.id).where(*_of_types(person_types, status))
     return list(await session.scalars(stmt.order_by(Person.id)))
