@@ -5,26 +5,21 @@ back to draft with the reason; every refused transition."""
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from campus.domains.oa import events
 from campus.domains.oa.handlers import HANDLERS
-from campus.kernel.bus import Dispatcher
 from campus.kernel.clock import today
-from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
-from campus.platform.auth import service as auth_service
-from campus.platform.users import service as users
-from campus.platform.workflow import events as workflow_events
-from campus.platform.workflow import service as workflow
-from tests.conftest import LoginAs, _client
+from tests import approvals
+from tests.approvals import WORKFLOW, Clients, People, open_tasks
+from tests.conftest import LoginAs
 from tests.domains.oa.conftest import (
     DOCUMENTS,
     HTML,
@@ -37,9 +32,6 @@ from tests.domains.oa.conftest import (
 )
 
 PASSWORD = "Docs@2026pw"
-WORKFLOW = "/api/v1/workflow"
-
-Clients = Callable[[int], Awaitable[httpx.AsyncClient]]
 
 
 @pytest.fixture
@@ -47,73 +39,13 @@ async def as_person(app, db: Runtime, login_as: LoginAs) -> Any:  # type: ignore
     """``await as_person(person_id)``: a client signed in as anyone of the demo university."""
     admin = await login_as("admin")
     admin_id = (await admin.get("/api/v1/auth/me")).json()["person_id"]
-    made: dict[int, httpx.AsyncClient] = {admin_id: admin}
-
-    async def make(person_id: int) -> httpx.AsyncClient:
-        if person_id in made:
-            return made[person_id]
-        async with db.db.transaction() as session:
-            await auth_service.set_password(session, person_id, PASSWORD)
-            person = await users.get_person_ref(session, person_id)
-        assert person is not None and person.number
-        client = await _client(app)
-        response = await client.post(
-            "/api/v1/auth/login", json={"login": person.number, "password": PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        made[person_id] = client
-        return client
-
-    yield make
-    for person_id, client in made.items():
-        if person_id != admin_id:
-            await client.aclose()
+    people = People(app, db, PASSWORD, known={admin_id: admin})
+    yield people
+    await people.aclose()
 
 
-async def deliver_outcomes(db: Runtime, instance_id: int) -> None:
-    """Hand the instance's outcome events to this module's handlers, as the worker would."""
-    async with db.db.read() as session:
-        rows = list(
-            await session.scalars(
-                select(OutboxRow)
-                .where(OutboxRow.name.in_(workflow_events.OUTCOMES))
-                .order_by(OutboxRow.id)
-            )
-        )
-        found = [r.to_event() for r in rows if r.payload.get("instance_id") == instance_id]
-    dispatcher = Dispatcher(db.db)
-    for event in found:
-        for handler in HANDLERS:
-            if handler.pattern == event.name:
-                await dispatcher.run_once(handler, event)
-
-
-async def open_tasks(db: Runtime, instance_id: int) -> list[tuple[int, int]]:
-    async with db.db.read() as session:
-        instance = await workflow.get_instance(session, instance_id)
-    return [(t.id, t.assignee_id) for t in instance.tasks if t.status == "pending"]
-
-
-async def decide_all(
-    db: Runtime, as_person: Clients, instance_id: int, decision: str = "approve"
-) -> list[str]:
-    """Every open task decided by its assignee until the instance ends; the steps' names."""
-    steps: list[str] = []
-    for _round in range(10):
-        tasks = await open_tasks(db, instance_id)
-        if not tasks:
-            break
-        task_id, assignee = tasks[0]
-        client = await as_person(assignee)
-        response = await client.post(
-            f"{WORKFLOW}/tasks/{task_id}/{decision}", json={"comment": "不同意，请修改标题"}
-        )
-        assert response.status_code == 200, response.text
-        steps.append(response.json()["status"])
-        if decision == "reject":
-            break
-    await deliver_outcomes(db, instance_id)
-    return steps
+deliver_outcomes = partial(approvals.deliver_outcomes, handlers=HANDLERS)
+decide_all = partial(approvals.decide_all, handlers=HANDLERS, comment="不同意，请修改标题")
 
 
 async def draft(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:

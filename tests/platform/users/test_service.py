@@ -111,3 +111,22 @@ async def test_has_people_tells_an_empty_database_from_a_seeded_one(
             assert not await service.has_people(session)
     finally:
         await empty.dispose()
+
+
+async def test_the_org_directory_answers_paths_and_kinds_in_memory(
+    db: Runtime, campus: Campus
+) -> None:
+    async with db.db.read() as session:
+        directory = await service.org_directory(session)
+    major, college = campus.major_id, campus.college_id
+    assert directory.path(major)[-2:] == [college, major]
+    assert directory.path(major)[0] == campus.root_id
+    assert directory.nearest(major, "college") == college
+    assert directory.nearest(college, "major") == college  # none above: the unit itself
+    assert directory.within(major, college) and not directory.within(college, major)
+    assert set(directory.subtree(college)) >= {college, major}
+    assert campus.other_college_id not in directory.subtree(college)
+    assert major in directory.of_kind("major") and college not in directory.of_kind("major")
+    assert directory.by_code()[directory.codes[major]] == major
+    depth = {unit: d for unit, _name, d in directory.ordered()}
+    assert depth[major] == depth[college] + 1

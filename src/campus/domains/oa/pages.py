@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from campus.domains.oa import labels, people, richtext
+from campus.domains.oa import labels, richtext
 from campus.kernel.clock import fmt
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep
@@ -64,7 +64,7 @@ async def people_picker(
             for p in await users.search_people(session, q, PICKER_LIMIT * 3)
             if p.person_type in STAFF_TYPES
         ][:PICKER_LIMIT]
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     return JSONResponse(
         [
             {

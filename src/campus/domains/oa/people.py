@@ -11,77 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.kernel.context import Principal
 from campus.platform.access import service as access
 from campus.platform.users import service as users
-from campus.platform.users.schemas import STAFF_TYPES, STUDENT_TYPES, OrgTreeNode, PersonRef
-
-
-@dataclass(frozen=True)
-class OrgDirectory:
-    """Every org unit: names, parents, and children, for paths and subtrees in memory."""
-
-    names: dict[int, str]
-    parents: dict[int, int | None]
-    children: dict[int | None, list[int]]
-
-    def __contains__(self, unit_id: object) -> bool:
-        return unit_id in self.names
-
-    def name(self, unit_id: int | None) -> str:
-        return self.names.get(unit_id, "") if unit_id is not None else ""
-
-    def path(self, unit_id: int) -> list[int]:
-        """The unit's ancestors, root first, the unit itself last."""
-        path: list[int] = []
-        current: int | None = unit_id
-        while current is not None and current in self.parents and current not in path:
-            path.append(current)
-            current = self.parents[current]
-        return path[::-1]
-
-    def subtree(self, unit_id: int) -> list[int]:
-        """The unit and every unit below it."""
-        found, stack = [], [unit_id]
-        while stack:
-            current = stack.pop()
-            found.append(current)
-            stack.extend(self.children.get(current, []))
-        return found
-
-    @property
-    def roots(self) -> list[int]:
-        return list(self.children.get(None, []))
-
-    def top_unit(self, unit_id: int) -> int:
-        """The unit's ancestor just below the root (its college or office), or itself."""
-        path = self.path(unit_id)
-        return path[1] if len(path) > 1 else unit_id
-
-    def ordered(self) -> list[tuple[int, str, int]]:
-        """Every unit as (id, name, depth), each followed by the units below it."""
-        rows: list[tuple[int, str, int]] = []
-
-        def visit(parent: int | None, depth: int) -> None:
-            for unit_id in self.children.get(parent, []):
-                rows.append((unit_id, self.names[unit_id], depth))
-                visit(unit_id, depth + 1)
-
-        visit(None, 0)
-        return rows
-
-
-async def org_directory(session: AsyncSession) -> OrgDirectory:
-    names: dict[int, str] = {}
-    parents: dict[int, int | None] = {}
-    children: dict[int | None, list[int]] = {}
-
-    def visit(nodes: list[OrgTreeNode]) -> None:
-        for node in nodes:
-            names[node.id] = node.name
-            parents[node.id] = node.parent_id
-            children.setdefault(node.parent_id, []).append(node.id)
-            visit(node.children)
-
-    visit(await users.org_tree(session))
-    return OrgDirectory(names, parents, children)
+from campus.platform.users.directory import OrgDirectory
+from campus.platform.users.schemas import STAFF_TYPES, STUDENT_TYPES, PersonRef
 
 
 @dataclass(frozen=True)
@@ -110,7 +41,7 @@ async def reader_of(
     person = await users.get_person_ref(session, person_id)
     if person is None:
         return None
-    directory = directory or await org_directory(session)
+    directory = directory or await users.org_directory(session)
     return Reader(
         person_id=person.id,
         name=person.name,

@@ -20,13 +20,13 @@ from campus.domains.oa.models import Document, Notice
 from campus.domains.oa.notices import actions as notice_actions
 from campus.domains.oa.notices import queries as notice_queries
 from campus.domains.oa.notices.actions import CheckedNotice, CheckedTarget
-from campus.domains.oa.people import OrgDirectory
 from campus.domains.oa.schedules import actions as schedule_actions
 from campus.domains.oa.schemas import EventCreate
 from campus.kernel.clock import CHINA, today
 from campus.kernel.context import Principal
 from campus.kernel.seeding import SeedContext
 from campus.platform.users import service as users
+from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.schemas import PersonRef
 from campus.platform.workflow import service as workflow
 
@@ -100,7 +100,7 @@ def _as(person: PersonRef) -> Principal:
 
 async def seed(ctx: SeedContext) -> None:
     async with ctx.runtime.db.transaction() as session:
-        directory = await people.org_directory(session)
+        directory = await users.org_directory(session)
         units = {code: await users.find_org_unit_by_code(session, code) for code in PREFIXES}
         for code, prefix in PREFIXES.items():
             unit = units[code]
@@ -268,7 +268,7 @@ async def _some_readers(session: AsyncSession, notice_id: int, college_id: int, 
     assert notice is not None
     members = await users.members_of_org(session, college_id, subtree=True)
     skip = {cast.student.id} if cast.student else set()
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     for person in [m for m in members if m.id not in skip][:READERS_OF_COLLEGE_NOTICE]:
         reader = await people.reader_of(session, person.id, directory)
         if reader is not None:

@@ -382,6 +382,63 @@ async def do_change_status(session: AsyncSession, person: Person, status: str, r
     )
 
 
+async def do_place_student(
+    session: AsyncSession,
+    person_id: int,
+    *,
+    status: str,
+    org_unit_id: int,
+    class_id: int | None,
+    reason: str,
+) -> None:
+    """The student's standing as the academic roll (学籍) decided it: status, major and class,
+    written in the caller's transaction. The roll has approved the change, so the usual
+    status transitions are not asked again; the class must belong to the unit."""
+    person = await _require_person(session, person_id)
+    if person.person_type not in STUDENT_TYPES:
+        raise InvalidInput.on("person_id", _("只有学生有学籍"))
+    if status not in TRANSITIONS:
+        raise InvalidInput.on("status", _("未知的人员状态"))
+    await _require_org(session, org_unit_id, "org_unit_id")
+    if class_id is not None:
+        admin_class = await _require_class(session, class_id)
+        if admin_class.org_unit_id != org_unit_id:
+            raise InvalidInput.on("class_id", _("班级不属于该专业"))
+    before = _person_values(person)
+    before_status = person.status
+    person.status, person.org_unit_id, person.class_id = status, org_unit_id, class_id
+    changed = sorted(k for k, v in _person_values(person).items() if v != before[k])
+    if before_status != status:
+        changed.append("status")
+    if not changed:
+        return
+    person.updated_at = clock.now()
+    if before_status != status:
+        await emit(
+            session,
+            events.PERSON_STATUS_CHANGED,
+            events.PersonStatusChanged(
+                person_id=person.id, from_status=before_status, to_status=status, reason=reason
+            ),
+        )
+    await emit(
+        session, events.PERSON_UPDATED, events.PersonUpdated(person_id=person.id, changed=changed)
+    )
+    audit.record(
+        session,
+        "users.person.place",
+        "person",
+        person.id,
+        before={"status": before_status, **{k: before[k] for k in ("org_unit_id", "class_id")}},
+        after={
+            "status": status,
+            "org_unit_id": org_unit_id,
+            "class_id": class_id,
+            "reason": reason,
+        },
+    )
+
+
 # ---------------------------------------------------------------- org units
 
 

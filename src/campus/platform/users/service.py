@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.kernel.context import Principal
 from campus.platform.access import service as access_center
 from campus.platform.users import actions, excel, idcard, queries, standards, validation
+from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.models import AdminClass, Identity, OrgUnit, Person
 from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
 from campus.platform.users.schemas import (
@@ -228,6 +229,20 @@ async def org_tree(session: AsyncSession, root_id: int | None = None) -> list[Or
     return roots
 
 
+async def org_directory(session: AsyncSession) -> OrgDirectory:
+    """The whole tree in memory: names, kinds, codes, parents and children in display order."""
+    units = await queries.all_org_units(session)
+    directory = OrgDirectory()
+    for unit in units:
+        directory.names[unit.id], directory.kinds[unit.id] = unit.name, unit.kind
+        directory.codes[unit.id] = unit.code
+    for unit in units:
+        parent = unit.parent_id if unit.parent_id in directory.names else None
+        directory.parents[unit.id] = parent
+        directory.children.setdefault(parent, []).append(unit.id)
+    return directory
+
+
 async def org_subtree_ids(session: AsyncSession, org_unit_id: int) -> list[int]:
     """``org_unit_id`` and the ids of every unit below it."""
     unit = await queries.org_unit(session, org_unit_id)
@@ -362,6 +377,22 @@ def _refs_of_holders(rows: Sequence[tuple[object, Person, str | None]]) -> list[
     for _position, person, number in rows:
         refs.setdefault(person.id, _ref(person, number))
     return list(refs.values())
+
+
+async def place_student(
+    session: AsyncSession,
+    person_id: int,
+    *,
+    status: str,
+    org_unit_id: int,
+    class_id: int | None,
+    reason: str = "",
+) -> None:
+    """Set a student's status, major (org unit) and class as the academic roll (学籍) decided,
+    in the caller's transaction (the roll's change and the user center stay in step)."""
+    await actions.do_place_student(
+        session, person_id, status=status, org_unit_id=org_unit_id, class_id=class_id, reason=reason
+    )
 
 
 # ---------------------------------------------------------------- Excel, for the command line

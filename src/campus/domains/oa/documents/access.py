@@ -7,7 +7,6 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.oa import people
 from campus.domains.oa.documents import queries
 from campus.domains.oa.models import Document
 from campus.domains.oa.permissions import DOCUMENT_MANAGE, DOCUMENT_SEAL
@@ -15,6 +14,7 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
+from campus.platform.users import service as users
 from campus.platform.workflow import service as workflow
 
 
@@ -42,7 +42,7 @@ async def level_of(
 ) -> DocumentAccess | None:
     if document.drafter_id == principal.person_id:
         return DocumentAccess.DRAFTER
-    path = (await people.org_directory(session)).path(document.issuing_org_id)
+    path = (await users.org_directory(session)).path(document.issuing_org_id)
     if access.allows(principal, DOCUMENT_MANAGE, path):
         return DocumentAccess.MANAGER
     if document.status in queries.OFFICE_STATUSES and access.allows(principal, DOCUMENT_SEAL, path):

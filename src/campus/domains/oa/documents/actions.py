@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.oa import attachments, events, labels, people
+from campus.domains.oa import attachments, events, labels
 from campus.domains.oa.documents import numbering, queries
 from campus.domains.oa.documents.access import DocumentAccess, access_document
 from campus.domains.oa.models import (
@@ -19,7 +19,6 @@ from campus.domains.oa.models import (
     DocumentReceipt,
     IssuingPrefix,
 )
-from campus.domains.oa.people import OrgDirectory
 from campus.domains.oa.permissions import DOCUMENT_DRAFT, DOCUMENT_MANAGE, DOCUMENT_SEAL
 from campus.domains.oa.schemas import AddresseeIn, DocumentCreate, DocumentUpdate
 from campus.kernel import audit, clock
@@ -31,6 +30,7 @@ from campus.kernel.events import emit
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
 from campus.platform.users import service as users
+from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.schemas import STAFF_TYPES
 from campus.platform.workflow import service as workflow
 
@@ -85,7 +85,7 @@ async def _check_addressees(
 async def _check_fields(
     session: AsyncSession, principal: Principal, values: dict[str, Any]
 ) -> CheckedDocument:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     issuing = values["issuing_org_id"]
     if issuing is None:
         me = await users.get_person_ref(session, principal.person_id)
@@ -273,7 +273,7 @@ async def check_submit(session: AsyncSession, principal: Principal, document_id:
 
 
 async def do_submit(session: AsyncSession, document: Document) -> int:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     rows = await queries.addressees_of(session, document.id)
     names = await queries.addressee_names(session, rows, directory)
     instance_id = await workflow.start_process(
@@ -402,7 +402,7 @@ async def _office_document(
     session: AsyncSession, principal: Principal, document_id: int
 ) -> Document:
     document, _level = await access_document(session, principal, document_id)
-    path = (await people.org_directory(session)).path(document.issuing_org_id)
+    path = (await users.org_directory(session)).path(document.issuing_org_id)
     if not access.allows(principal, DOCUMENT_SEAL, path):
         raise await access.denied(
             principal,
@@ -572,7 +572,7 @@ async def do_mark_read(session: AsyncSession, document_id: int, person_id: int) 
 async def check_set_prefix(
     session: AsyncSession, principal: Principal, org_unit_id: int, prefix: str
 ) -> None:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     if org_unit_id not in directory:
         raise NotFound(_("单位 {id} 不存在", id=org_unit_id))
     if not access.allows(principal, DOCUMENT_MANAGE, directory.path(org_unit_id)):

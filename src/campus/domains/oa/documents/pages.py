@@ -82,7 +82,7 @@ async def document_receipts_page(
     if not level.sees_progress or document.status != "distributed":
         return RedirectResponse(f"/oa/documents/{document_id}", status_code=303)
     found = await queries.progress(session, document.id)
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     group_of = people.group_units(directory, {r.org_unit_id for r in found.rows})
     rows = [
         r
@@ -254,7 +254,7 @@ async def _editor(
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
 ) -> Response:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     issuing = [
         row
         for row in directory.ordered()
@@ -360,7 +360,7 @@ async def document_page(
             instance = await workflow.get_instance(session, document.instance_id)
         except NotFound:
             instance = None
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     may_seal = access.allows(principal, DOCUMENT_SEAL, directory.path(document.issuing_org_id))
     return render(
         request,

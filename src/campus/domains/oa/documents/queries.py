@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.oa import attachments, people
 from campus.domains.oa.models import Document, DocumentAddressee, DocumentReceipt, IssuingPrefix
-from campus.domains.oa.people import OrgDirectory
 from campus.domains.oa.permissions import DOCUMENT_MANAGE, DOCUMENT_SEAL
 from campus.domains.oa.schemas import (
     AddresseeOut,
@@ -30,6 +29,7 @@ from campus.kernel.context import Principal
 from campus.kernel.pagination import PageParams, paginate
 from campus.platform.access import service as access
 from campus.platform.users import service as users
+from campus.platform.users.directory import OrgDirectory
 
 # What the office sees of a document: from its approval on (drafts stay the drafter's).
 OFFICE_STATUSES = ("approved", "sealed", "distributed")
@@ -82,7 +82,7 @@ async def documents_page(
         )
     stmt = stmt.order_by(Document.updated_at.desc(), Document.id.desc())
     page = await paginate(session, stmt, params.page, params.page_size)
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     drafters = await users.get_people(session, sorted({d.drafter_id for d in page.items}))
     return page.into(
         DocumentPage,
@@ -147,7 +147,7 @@ async def receipt_of(
 async def document_out(
     session: AsyncSession, document: Document, viewer_id: int | None = None
 ) -> DocumentOut:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     ids = [document.drafter_id, *([document.sealed_by] if document.sealed_by else [])]
     names = await users.get_people(session, ids)
     recipients, read = await progress_counts(session, document.id)
@@ -203,7 +203,7 @@ async def inbox(
     if unread:
         stmt = stmt.where(DocumentReceipt.read_at.is_(None))
     page = await paginate(session, stmt, params.page, params.page_size)
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     unread_total = await session.scalar(
         select(func.count()).where(
             DocumentReceipt.person_id == person_id, DocumentReceipt.read_at.is_(None)
@@ -238,7 +238,7 @@ class Progress:
 
 async def progress(session: AsyncSession, document_id: int) -> Progress:
     """Every recipient with when they read it, and the counts per unit."""
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     receipts = list(
         await session.scalars(
             select(DocumentReceipt).where(DocumentReceipt.document_id == document_id)
@@ -288,7 +288,7 @@ async def prefix_of(session: AsyncSession, org_unit_id: int, directory: OrgDirec
 
 async def prefixes(session: AsyncSession, principal: Principal) -> list[PrefixOut]:
     """The prefixes of the units the principal's ``oa.document.manage`` reaches."""
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     configured = {p.org_unit_id: p.prefix for p in await session.scalars(select(IssuingPrefix))}
     out = []
     for unit_id, name, _depth in directory.ordered():

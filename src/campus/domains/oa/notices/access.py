@@ -15,6 +15,7 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
+from campus.platform.users import service as users
 
 
 class NoticeAccess(StrEnum):
@@ -35,7 +36,7 @@ async def level_of(
 ) -> NoticeAccess | None:
     if notice.publisher_id == principal.person_id:
         return NoticeAccess.PUBLISHER
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     if access.allows(principal, NOTICE_MANAGE, directory.path(notice.org_unit_id)):
         return NoticeAccess.MANAGER
     if notice.status != "published":

@@ -13,7 +13,7 @@ from campus.domains.oa import attachments, events, people
 from campus.domains.oa.models import Notice, NoticeRead, NoticeTarget
 from campus.domains.oa.notices.access import NoticeAccess, access_notice
 from campus.domains.oa.notices.queries import targets_of
-from campus.domains.oa.people import OrgDirectory, Reader
+from campus.domains.oa.people import Reader
 from campus.domains.oa.permissions import NOTICE_PUBLISH
 from campus.domains.oa.schemas import NoticeCreate, NoticeUpdate, TargetIn
 from campus.kernel import audit, clock
@@ -25,6 +25,7 @@ from campus.kernel.events import emit
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
 from campus.platform.users import service as users
+from campus.platform.users.directory import OrgDirectory
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ async def _check_fields(
 async def check_create_notice(
     session: AsyncSession, principal: Principal, body: NoticeCreate
 ) -> int:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     values = {**body.model_dump(), "targets": body.targets}
     notice = await _check_fields(session, principal, values, directory)
     return await do_create_notice(session, principal, notice)
@@ -223,7 +224,7 @@ async def check_update_notice(
         if value is None and key not in ("expires_on",):
             raise InvalidInput.on(key, _("不能为空"))
         values[key] = body.targets if key == "targets" else value
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     checked = await _check_fields(session, principal, values, directory)
     await do_update_notice(session, notice, checked, replace_targets="targets" in given)
 
@@ -262,7 +263,7 @@ async def check_delete_notice(session: AsyncSession, principal: Principal, notic
 async def check_publish(session: AsyncSession, principal: Principal, notice_id: int) -> None:
     notice = await _own_draft(session, principal, notice_id)
     # The publisher's reach may have changed since the draft was saved: check it again.
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     targets = await targets_of(session, notice_id)
     values = {
         "title": notice.title,

@@ -72,7 +72,7 @@ async def notices_page(
 
 async def _editor_values(session: AsyncSession, principal: Principal) -> dict[str, Any]:
     """The units the publisher may publish as or to, and the classes they look after."""
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     units = [
         (unit_id, name, depth)
         for unit_id, name, depth in directory.ordered()

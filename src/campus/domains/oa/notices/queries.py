@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.oa import attachments, people
 from campus.domains.oa.models import Notice, NoticeRead, NoticeTarget
-from campus.domains.oa.people import OrgDirectory, Reader
+from campus.domains.oa.people import Reader
 from campus.domains.oa.permissions import NOTICE_MANAGE
 from campus.domains.oa.schemas import (
     NoticeListItem,
@@ -27,6 +27,7 @@ from campus.kernel.context import Principal
 from campus.kernel.pagination import PageParams, paginate
 from campus.platform.access import service as access
 from campus.platform.users import service as users
+from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.schemas import PersonRef
 
 
@@ -165,7 +166,7 @@ class Names:
 
 
 async def _names(session: AsyncSession, notices: list[Notice]) -> Names:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     publishers = await users.get_people(session, sorted({n.publisher_id for n in notices}))
     return Names(directory, publishers)
 
@@ -212,7 +213,7 @@ async def target_names(
 async def notice_out(
     session: AsyncSession, notice: Notice, reader_id: int | None = None
 ) -> NoticeOut:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     publisher = await users.get_person_ref(session, notice.publisher_id)
     read_at = None
     if reader_id is not None:
@@ -295,7 +296,7 @@ class Receipts:
 
 
 async def receipts(session: AsyncSession, notice: Notice) -> Receipts:
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     targets = [(t.kind, t.target_id, t.subtree) for t in await targets_of(session, notice.id)]
     members = await people.members_of_targets(session, targets, directory, notice.people)
     rows = await session.execute(

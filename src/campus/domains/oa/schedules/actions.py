@@ -75,7 +75,7 @@ async def check_invitees(
         raise InvalidInput(_("有受邀人不存在或已不在校"), errors=errors)
     invited: dict[int, None] = dict.fromkeys(invitees.people)
     if invitees.org_units:
-        directory = await people.org_directory(session)
+        directory = await users.org_directory(session)
         for n, unit in enumerate(invitees.org_units):
             if unit.id not in directory:
                 raise InvalidInput.on(f"invitees.org_units.{n}.id", _("单位不存在"))

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.oa import labels, people
+from campus.domains.oa import labels
 from campus.domains.oa.pages import common
 from campus.domains.oa.permissions import MEETING_INVITE_ORG
 from campus.domains.oa.schedules import actions, queries, views
@@ -175,7 +175,7 @@ def _conflict_message(count: int) -> str:
 async def _invitable_units(session: AsyncSession, principal: Principal) -> list[Any]:
     if not principal.can(MEETING_INVITE_ORG):
         return []
-    directory = await people.org_directory(session)
+    directory = await users.org_directory(session)
     return [
         row
         for row in directory.ordered()
