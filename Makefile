@@ -32,6 +32,9 @@ bench: install assets
 	$(PY) bench/workflow.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/im.py
+	$(PY) bench/demo_term.py
+	$(PY) bench/timetabling.py --instances comp01..comp21 --seconds 300
+	$(PY) bench/exams.py --seconds 300
 
 install: $(STAMP_PY)
 assets: $(VENDOR)

@@ -90,6 +90,10 @@ class JobRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Background tasks this process was running end as failed (and may be resubmitted).
+        from campus.kernel.tasks import stop_runners
+
+        await stop_runners()
 
 
 PURGE_EVERY_SECONDS = 3600.0
@@ -98,10 +102,14 @@ PURGE_EVERY_SECONDS = 3600.0
 def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
     """The kernel's own jobs and those the enabled modules' manifests declare."""
     from campus.kernel.relay import purge_delivered
+    from campus.kernel.tasks import task_jobs
 
     async def purge() -> None:
         removed = await purge_delivered(runtime.db)
         log.info("delivered_events_purged", rows=removed)
 
-    kernel = [ScheduledJob("kernel.purge_delivered_events", PURGE_EVERY_SECONDS, purge)]
+    kernel = [
+        ScheduledJob("kernel.purge_delivered_events", PURGE_EVERY_SECONDS, purge),
+        *task_jobs(runtime),
+    ]
     return [*kernel, *(job for module in runtime.modules for job in module.jobs)]

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from campus.kernel import context
 from campus.kernel.errors import Problem, validation_field_errors
@@ -112,6 +112,16 @@ def flash(
         secure=settings.environment == "production",
         path="/",
     )
+
+
+def back_with_problem(request: Request, url: str, problem: Problem) -> Response:
+    """After a form post that failed: back to ``url`` with the problem as an alert.
+    A 403 or 404 stays an error page: there is nothing to go back to."""
+    if problem.status in (403, 404):
+        raise problem
+    response = RedirectResponse(url, status_code=303)
+    flash(request, response, str(problem.detail or problem.title), "danger")
+    return response
 
 
 def _serializer(request: Request) -> URLSafeSerializer:

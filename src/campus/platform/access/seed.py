@@ -42,6 +42,21 @@ MODERATION_MANAGE = "messaging.moderation.manage"
 BOARD_MANAGE = "community.board.manage"
 COMMUNITY_MODERATE = "community.moderate"  # every board; boards also have moderators of their own
 COMMUNITY_EDITOR = "community.editor"  # posts on editors' boards (校园头条)
+COURSE_MANAGE = "academic.course.manage"
+PROGRAMME_MANAGE = "academic.programme.manage"
+OFFERING_MANAGE = "academic.offering.manage"
+STATUS_READ = "academic.status.read"
+ACADEMIC_ALL = (
+    "academic.calendar.manage",
+    "academic.room.manage",
+    COURSE_MANAGE,
+    PROGRAMME_MANAGE,
+    OFFERING_MANAGE,
+    STATUS_READ,
+    "academic.status.manage",
+    "academic.timetable.manage",
+    "academic.exam.manage",
+)
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,14 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
         ),
     ),
     "registrar": BuiltinRole(
-        "教务处", "全校学籍与人员信息的查看和维护", (PERSON_READ, PERSON_MANAGE, ORG_READ)
+        "教务处",
+        "全校学籍与人员信息的查看和维护；校历、教室、课程库、培养方案、开课、排课与考试安排",
+        (PERSON_READ, PERSON_MANAGE, ORG_READ, *ACADEMIC_ALL),
     ),
     "academic_secretary": BuiltinRole(
-        "教务秘书", "查看本学院的人员与组织", (PERSON_READ, ORG_READ)
+        "教务秘书",
+        "查看本学院的人员与组织；维护本学院的课程、培养方案与开课，查看本学院学生学籍",
+        (PERSON_READ, ORG_READ, COURSE_MANAGE, PROGRAMME_MANAGE, OFFERING_MANAGE, STATUS_READ),
     ),
     "counselor": BuiltinRole(
         "辅导员",

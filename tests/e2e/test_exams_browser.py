@@ -1,0 +1,123 @@
+"""Exam scheduling in a real browser: the registrar (the demo staff login, who holds 教务处)
+generates a small term's exams and sessions, runs the scheduling and watches it finish, then
+publishes; the demo student sees their exam with a room and a seat number (on a phone-sized
+page).
+
+The term is the test's own, written into the server's database before the browser starts.
+Until the Alembic history has the exam tables, this module's server gets them from the models
+first (``serve.py`` then migrates, a no-op, and seeds)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.domains.academic import factories
+from tests.e2e.conftest import sign_in
+from tests.e2e.live import LiveServer, live_server
+from tests.e2e.test_timetabling_browser import Demo, _with_demo
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class Term:
+    id: int
+
+
+async def _exam_term(session: AsyncSession, demo: Demo) -> Term:
+    """A term whose exam weeks are 17–18: the demo teacher's course, assessed by exam, is
+    taught to the demo student's class; three rooms have exam seats."""
+    teacher, student = demo["teacher"], demo["student"]
+    assert teacher and student and student.class_id is not None
+    college = teacher.org_unit_id
+    term = await factories.add_term(session, code="E2E-EX", name="考试浏览器测试学期")
+    await factories.add_grid(session, term.id, blocks=1)
+    building = await factories.add_building(session, code="E2E-EXB", name="考试测试楼")
+    await factories.add_rooms(
+        session, building.id, 3, name="考试测试教室", code="E2E-EX", capacity=80, exam_capacity=40
+    )
+    for n, (name, classes) in enumerate(
+        (("考试测试·高等数学", [student.class_id]), ("考试测试·线性代数", []))
+    ):
+        course = await factories.add_course(
+            session,
+            code=f"E2E-EX-C{n}",
+            name=name,
+            name_en="E2E",
+            credits=Decimal("2"),
+            lecture_hours=32,
+            org_unit_id=college,
+        )
+        await factories.add_section(
+            session,
+            term_id=term.id,
+            course_id=course.id,
+            org_unit_id=college,
+            teacher_id=teacher.id,
+            class_ids=classes,
+            code=f"E2E-EX-S{n}",
+            name=name,
+            capacity=60,
+        )
+    return Term(term.id)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    workdir = tmp_path_factory.mktemp("e2e-exams")
+    with live_server(workdir) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def term(server: LiveServer) -> Term:
+    return _with_demo(server, _exam_term)
+
+
+def test_registrar_schedules_and_publishes_then_a_student_sees_their_seat(
+    page: Page, server: LiveServer, term: Term
+) -> None:
+    registrar = server.login("staff")
+    sign_in(page, registrar.login, registrar.password)
+    page.goto(f"/academic/exams?term_id={term.id}")
+    page.get_by_test_id("generate-exams").click()
+    expect(page.get_by_text("新建 2 门考试")).to_be_visible()
+    expect(page.get_by_test_id("exams")).to_contain_text("考试测试·高等数学")
+    page.get_by_test_id("generate-sessions").click()
+    expect(page.get_by_text("新建 30 个考试场次")).to_be_visible()  # 10 weekdays × 3
+    page.locator("#time_limit").fill("3")
+    page.get_by_test_id("run-start").click()
+    # The progress page polls until the run is done.
+    expect(page.get_by_test_id("run-status")).to_be_visible()
+    expect(page.get_by_test_id("run-state")).to_have_text("已完成", timeout=90_000)
+    expect(page.get_by_test_id("run-feasible")).to_be_visible()
+    page.get_by_test_id("run-back").click()
+    expect(page.get_by_test_id("plan-state")).to_have_text("已安排，未发布")
+    overview = page.get_by_test_id("overview")
+    expect(overview).to_contain_text("考试测试·高等数学")
+    page.get_by_test_id("publish").click()
+    expect(page.get_by_text("已发布第 1 版考试安排")).to_be_visible()
+
+    student = server.login("student")
+    browser = page.context.browser
+    assert browser is not None
+    phone = browser.new_page(
+        base_url=server.base_url, locale="zh-CN", viewport={"width": 390, "height": 844}
+    )
+    try:
+        sign_in(phone, student.login, student.password)
+        phone.goto(f"/academic/my/exams?term_id={term.id}")
+        card = phone.get_by_test_id("my-exam")
+        expect(card).to_have_count(1)
+        expect(card).to_contain_text("考试测试·高等数学")
+        expect(card.get_by_test_id("my-exam-seat")).to_have_text(re.compile(r"^\d+$"))
+        expect(card.get_by_test_id("my-exam-room")).not_to_be_empty()
+    finally:
+        phone.close()
