@@ -3,6 +3,7 @@ and a small campus-like problem."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,13 +17,16 @@ from campus.domains.academic.timetabling.engine.problem import (
     Weights,
 )
 
-DATA = Path(__file__).resolve().parents[6] / "shared" / "data" / "timetabling" / "itc2007-cbctt"
+ROOT = Path(__file__).resolve().parents[5]
+DATA = Path(
+    os.environ.get("CAMPUS_ITC2007_CBCTT", ROOT.parent / "shared/data/timetabling/itc2007-cbctt")
+)
 
 
 def data_file(name: str) -> Path:
     path = DATA / name
     if not path.is_file():
-        pytest.skip(f"ITC-2007 data missing: {path} (see /work/shared/data/timetabling)")
+        pytest.skip(f"ITC-2007 data missing: {path} (set CAMPUS_ITC2007_CBCTT to its folder)")
     return path
 
 
