@@ -162,7 +162,7 @@ async def check_move(session: AsyncSession, lecture_id: int, body: MoveIn) -> Le
         await session.flush()
     except IntegrityError as exc:  # another move took the room at that slot meanwhile
         raise Conflict(_("该教室在该时段已被占用")) from exc
-    await runner._bump(session, term.id, None)
+    await runner.bump_revision(session, term.id, None)
     audit.record(
         session,
         "academic.timetable.move",
@@ -178,7 +178,7 @@ async def check_pin(session: AsyncSession, lecture_id: int, pinned: bool) -> Lec
     lecture, term = await _lecture(session, lecture_id)
     if lecture.pinned != pinned:
         lecture.pinned = pinned
-        await runner._bump(session, term.id, None)
+        await runner.bump_revision(session, term.id, None)
         audit.record(
             session, "academic.timetable.pin", "lecture", lecture.id, after={"pinned": pinned}
         )

@@ -187,11 +187,11 @@ async def _store(
             and not ctx.cancelled
             and outcome["feasible"]
         ):
-            moves = await _replace_draft(session, run.term_id, built, placements, keep)
+            moves = await replace_draft(session, run.term_id, built, placements, keep)
             run.applied = True
             run.moved = len(moves) if keep is not None else None
             report["moves"] = moves if keep is not None else []
-            await _bump(session, run.term_id, run.id)
+            await bump_revision(session, run.term_id, run.id)
             audit.record(
                 session,
                 "academic.timetable.run_applied",
@@ -203,7 +203,7 @@ async def _store(
     return {"feasible": outcome["feasible"], "hard": outcome["hard"], "cost": outcome["cost"]}
 
 
-async def _replace_draft(
+async def replace_draft(
     session: Any,
     term_id: int,
     built: build.Built,
@@ -264,7 +264,8 @@ async def _replace_draft(
     return moves
 
 
-async def _bump(session: Any, term_id: int, run_id: int | None) -> Timetable:
+async def bump_revision(session: Any, term_id: int, run_id: int | None) -> Timetable:
+    """The term's draft changed: a new revision (of the run that made it, if any)."""
     timetable = await session.scalar(select(Timetable).where(Timetable.term_id == term_id))
     if timetable is None:
         timetable = Timetable(term_id=term_id, revision=0, published_version=0)

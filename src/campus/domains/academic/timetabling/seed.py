@@ -70,8 +70,8 @@ async def seed(ctx: SeedContext) -> None:
         return
     try:
         async with ctx.runtime.db.transaction() as session:
-            await runner._replace_draft(session, term_id, built, list(result.placements), None)
-            await runner._bump(session, term_id, None)
+            await runner.replace_draft(session, term_id, built, list(result.placements), None)
+            await runner.bump_revision(session, term_id, None)
             await actions.check_publish(session, await _registrar(session, ctx), term_id)
     except Conflict as refused:  # rolled back: the term stays unscheduled
         log.warning("academic_timetable_unscheduled", term=code, reason=str(refused))
