@@ -141,7 +141,10 @@ async def test_reconnecting_gets_exactly_what_was_missed_once(
             assert seqs(live, conversation) == [start + 1, start + 2, start + 3]
         # b is offline: four messages and a recall go by.
         acks = [await say(sa, conversation, f"离线消息{n}") for n in range(4)]
-        await sa.send({"type": "recall", "conversation_id": conversation, "seq": acks[0]["seq"]})
+        recall = {"type": "recall", "id": "r1", "conversation_id": conversation}
+        await sa.send({**recall, "seq": acks[0]["seq"]})
+        # Committed once acknowledged: only then is it there for b to miss.
+        assert (await sa.expect("ack"))["id"] == "r1"
         async with open_socket(world.served, b.http) as sb:
             missed = await sb.sync({conversation: start + 3}, conversations=[conversation])
             got = seqs(missed, conversation)
