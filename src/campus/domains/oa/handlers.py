@@ -8,7 +8,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.oa.documents import actions
-from campus.kernel.errors import NotFound
 from campus.kernel.events import Event
 from campus.kernel.manifest import EventHandler
 from campus.platform.workflow import events as workflow_events
@@ -20,10 +19,9 @@ DEFAULT_REASONS = {
     "rejected": "审批未通过",
     "withdrawn": "拟稿人撤回了审批",
 }
+
+
 # Timeline entries whose comment says why an instance ended without approval.
-REASON_ACTIONS = ("reject", "rejected", "withdraw", "withdrawn")
-
-
 def _outcome_of(event: Event) -> tuple[int, str | None] | None:
     """The instance and business key of an outcome of an OA process, or None."""
     payload = event.payload
@@ -55,20 +53,8 @@ async def _return(session: AsyncSession, event: Event, outcome_name: str) -> Non
     if document is None:
         log.info("oa_outcome_ignored", instance_id=outcome[0], key=outcome[1])
         return
-    reason = await _reason(session, outcome[0]) or DEFAULT_REASONS[outcome_name]
+    reason = await workflow.ending_comment(session, outcome[0]) or DEFAULT_REASONS[outcome_name]
     await actions.do_return(session, document, outcome_name, reason)
-
-
-async def _reason(session: AsyncSession, instance_id: int) -> str | None:
-    """The comment of the decision that ended the instance, if its author gave one."""
-    try:
-        instance = await workflow.get_instance(session, instance_id)
-    except NotFound:
-        return None
-    for entry in reversed(instance.timeline):
-        if entry.action in REASON_ACTIONS and entry.comment:
-            return entry.comment[:500]
-    return None
 
 
 async def on_rejected(session: AsyncSession, event: Event) -> None:

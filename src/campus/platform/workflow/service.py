@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.kernel.errors import NotFound
 from campus.platform.workflow import actions, queries
 from campus.platform.workflow.schemas import Chain, InstanceOut, TodoCounts, TodoPush
 
@@ -63,6 +64,22 @@ async def start_process(
 
 async def get_instance(session: AsyncSession, instance_id: int) -> InstanceOut:
     return await queries.instance_out(session, await queries.instance_row(session, instance_id))
+
+
+ENDING_ACTIONS = ("reject", "rejected", "withdraw", "withdrawn")
+
+
+async def ending_comment(session: AsyncSession, instance_id: int) -> str | None:
+    """The comment of the rejection or withdrawal that ended the instance, if its author gave
+    one (at most 500 characters); ``None`` for an unknown instance."""
+    try:
+        instance = await get_instance(session, instance_id)
+    except NotFound:
+        return None
+    for entry in reversed(instance.timeline):
+        if entry.action in ENDING_ACTIONS and entry.comment:
+            return entry.comment[:500]
+    return None
 
 
 async def push_todo(session: AsyncSession, item: TodoPush) -> int:

@@ -8,7 +8,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.status import actions, processes
-from campus.kernel.errors import NotFound
 from campus.kernel.events import Event
 from campus.kernel.manifest import EventHandler
 from campus.platform.workflow import events as workflow_events
@@ -17,7 +16,6 @@ from campus.platform.workflow import service as workflow
 log = structlog.get_logger(__name__)
 
 DEFAULT_NOTES = {"rejected": "审批未通过", "withdrawn": "申请人撤回了申请"}
-REASON_ACTIONS = ("reject", "rejected", "withdraw", "withdrawn")
 
 
 def _outcome_of(event: Event) -> tuple[int, str | None] | None:
@@ -54,19 +52,8 @@ async def _close(session: AsyncSession, event: Event, outcome_name: str) -> None
     if change is None:
         log.info("status_outcome_ignored", instance_id=outcome[0], key=outcome[1])
         return
-    note = await _note(session, outcome[0]) or DEFAULT_NOTES[outcome_name]
+    note = await workflow.ending_comment(session, outcome[0]) or DEFAULT_NOTES[outcome_name]
     await actions.do_close_change(session, change, outcome_name, note)
-
-
-async def _note(session: AsyncSession, instance_id: int) -> str | None:
-    try:
-        instance = await workflow.get_instance(session, instance_id)
-    except NotFound:
-        return None
-    for entry in reversed(instance.timeline):
-        if entry.action in REASON_ACTIONS and entry.comment:
-            return entry.comment[:500]
-    return None
 
 
 async def on_rejected(session: AsyncSession, event: Event) -> None:
