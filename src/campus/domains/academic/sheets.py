@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
@@ -153,3 +153,50 @@ def validation_problems(
         empty = not values.get(key)
         found.append(FieldError(key, _("必填") if empty and key in required else reason))
     return found
+
+
+class _Coded(Protocol):
+    code: str
+
+
+Coded = TypeVar("Coded", bound=_Coded)
+
+
+def checked_rows(
+    rows: Sequence[SheetRow],
+    parse: Callable[[SheetRow], tuple[Coded | None, list[FieldError]]],
+    taken: set[str],
+    taken_message: Callable[[str], Any],
+    headers: dict[str, str],
+) -> list[Coded]:
+    """Every row parsed, its code neither taken nor repeated in the sheet; if any row is bad,
+    a 422 whose ``report`` lists each problem by row and column, and nothing is imported."""
+    from campus.domains.academic.schemas import ImportProblem, ImportReport
+
+    problems: list[ImportProblem] = []
+    valid: list[Coded] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        body, errors = parse(row)
+        if body is not None:
+            if body.code in taken:
+                errors.append(FieldError("code", taken_message(body.code)))
+            elif body.code in seen:
+                errors.append(FieldError("code", _("与第 {row} 行重复", row=seen[body.code])))
+            else:
+                seen[body.code] = row.number
+        problems += [
+            ImportProblem(
+                row=row.number, column=headers.get(e.field, e.field), reason=str(e.reason)
+            )
+            for e in errors
+        ]
+        if body is not None and not errors:
+            valid.append(body)
+    if problems:
+        report = ImportReport(total_rows=len(rows), imported=0, problems=problems)
+        raise InvalidInput(
+            problems_detail(len(rows), len({p.row for p in problems})),
+            extra={"report": report.model_dump(mode="json")},
+        )
+    return valid

@@ -18,7 +18,7 @@ from campus.domains.academic.catalog import queries
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.permissions import COURSE_MANAGE
 from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
-from campus.domains.academic.schemas import CourseIn, ImportProblem, ImportReport
+from campus.domains.academic.schemas import CourseIn, ImportReport
 from campus.kernel import audit, clock
 from campus.kernel.context import Principal
 from campus.kernel.errors import Conflict, FieldError, InvalidInput
@@ -262,34 +262,15 @@ async def check_import(session: AsyncSession, principal: Principal, data: bytes)
     index = await users.org_directory(session)
     by_code = index.by_code()
     taken = await queries.taken_codes(session, [r.values.get("code", "") for r in rows])
-    problems: list[ImportProblem] = []
-    valid: list[CourseIn] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        body, errors = _parse(row, principal, index, by_code)
-        if body is not None:
-            if body.code in taken:
-                errors.append(FieldError("code", _("课程代码 {code} 已存在", code=body.code)))
-            elif body.code in seen:
-                errors.append(FieldError("code", _("与第 {row} 行重复", row=seen[body.code])))
-            else:
-                seen[body.code] = row.number
-        problems += [
-            ImportProblem(
-                row=row.number, column=HEADERS.get(e.field, e.field), reason=str(e.reason)
-            )
-            for e in errors
-        ]
-        if body is not None and not errors:
-            valid.append(body)
-    report = ImportReport(total_rows=len(rows), imported=0, problems=problems)
-    if problems:
-        raise InvalidInput(
-            sheets.problems_detail(len(rows), len({p.row for p in problems})),
-            extra={"report": report.model_dump(mode="json")},
-        )
-    report.imported = await do_import(session, valid)
-    return report
+    valid = sheets.checked_rows(
+        rows,
+        lambda row: _parse(row, principal, index, by_code),
+        taken,
+        lambda code: _("课程代码 {code} 已存在", code=code),
+        HEADERS,
+    )
+    imported = await do_import(session, valid)
+    return ImportReport(total_rows=len(rows), imported=imported, problems=[])
 
 
 async def do_import(session: AsyncSession, courses: list[CourseIn]) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.academic import sheets
 from campus.domains.academic.rooms import queries
 from campus.domains.academic.rooms.models import Building, Room
-from campus.domains.academic.schemas import BuildingIn, ImportProblem, ImportReport, RoomIn
+from campus.domains.academic.schemas import BuildingIn, ImportReport, RoomIn
 from campus.kernel import audit
 from campus.kernel.errors import Conflict, FieldError, InvalidInput
 from campus.kernel.i18n import _
@@ -250,34 +250,15 @@ async def check_import(session: AsyncSession, data: bytes) -> ImportReport:
     rows = sheets.read_rows(data, COLUMNS)
     buildings = await queries.building_codes(session)
     taken = await queries.taken_room_codes(session, [r.values.get("code", "") for r in rows])
-    problems: list[ImportProblem] = []
-    valid: list[RoomIn] = []
-    seen: dict[str, int] = {}
-    for row in rows:
-        body, errors = _parse_room(row, buildings)
-        if body is not None:
-            if body.code in taken:
-                errors.append(FieldError("code", _("教室编号 {code} 已存在", code=body.code)))
-            elif body.code in seen:
-                errors.append(FieldError("code", _("与第 {row} 行重复", row=seen[body.code])))
-            else:
-                seen[body.code] = row.number
-        problems += [
-            ImportProblem(
-                row=row.number, column=HEADERS.get(e.field, e.field), reason=str(e.reason)
-            )
-            for e in errors
-        ]
-        if body is not None and not errors:
-            valid.append(body)
-    report = ImportReport(total_rows=len(rows), imported=0, problems=problems)
-    if problems:
-        bad = len({p.row for p in problems})
-        raise InvalidInput(
-            sheets.problems_detail(len(rows), bad), extra={"report": report.model_dump(mode="json")}
-        )
-    report.imported = await do_import(session, valid)
-    return report
+    valid = sheets.checked_rows(
+        rows,
+        lambda row: _parse_room(row, buildings),
+        taken,
+        lambda code: _("教室编号 {code} 已存在", code=code),
+        HEADERS,
+    )
+    imported = await do_import(session, valid)
+    return ImportReport(total_rows=len(rows), imported=imported, problems=[])
 
 
 async def do_import(session: AsyncSession, rooms: list[RoomIn]) -> int:
