@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from campus.kernel import clock
 from tests.platform.workflow.conftest import (
     Cast,
@@ -396,6 +398,117 @@ async def test_batch_approval(cast: Cast) -> None:
     assert sorted(out["done"]) == sorted(tasks) and list(out["failed"]) == ["999999999"]
     for inst in (first, second):
         assert (await instance(cast, inst["id"]))["status"] == "approved"
+
+
+async def test_batch_decides_many_steps_at_once_each_as_alone(cast: Cast) -> None:
+    """One call holding tasks at different points: a countersign answer that does not settle
+    its step, one that does, a single approver's step, a task of someone else's and one already
+    done. Each ends as its own approval would, with its own timeline entry."""
+    ids = cast.ids
+    countersign = await make_service(
+        cast,
+        [step("会签", ids["counselor"], ids["staff"], mode="all"), step("终审", ids["teacher"])],
+    )
+    single = await make_service(cast, [step("辅导员", ids["counselor"])])
+    waiting, settled, alone = (
+        await apply(cast, countersign),
+        await apply(cast, countersign),
+        await apply(cast, single),
+    )
+    assert (await act(cast, "staff", settled)).status_code == 200
+    done_before = await apply(cast, single)
+    assert (await act(cast, "counselor", done_before)).status_code == 200
+    others = open_task(waiting, ids["staff"])
+    mine = [open_task(i, ids["counselor"]) for i in (waiting, settled, alone)]
+    stale = next(t["id"] for t in done_before["tasks"] if t["assignee_id"] == ids["counselor"])
+
+    response = await cast["counselor"].post(
+        "/api/v1/workflow/tasks/batch",
+        json={"task_ids": [*mine, others, stale, mine[0]], "action": "approve", "comment": "好"},
+    )
+
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["done"] == mine
+    assert out["failed"] == {
+        str(others): "这不是你的待办，不能处理",
+        str(stale): "该待办已处理或已失效，请刷新",
+    }
+    waiting, settled, alone = [await instance(cast, i["id"]) for i in (waiting, settled, alone)]
+    assert waiting["current_steps"] == ["会签"] and open_task(waiting, ids["staff"])
+    assert settled["current_steps"] == ["终审"] and open_task(settled, ids["teacher"])
+    assert alone["status"] == "approved"
+    assert actions_of(waiting) == ["submit", "approve"]
+    assert actions_of(settled) == ["submit", "approve", "approve"]
+    assert actions_of(alone) == ["submit", "approve", "approved"]
+    comments = [e["comment"] for e in settled["timeline"] if e["action"] == "approve"]
+    assert comments == [None, "好"]
+
+
+async def test_batch_rejection_ends_each_application(cast: Cast) -> None:
+    ids = cast.ids
+    key = await make_service(
+        cast,
+        [step("会签", ids["counselor"], ids["staff"], mode="all"), step("终审", ids["teacher"])],
+    )
+    first, second = await apply(cast, key), await apply(cast, key)
+    tasks = [open_task(i, ids["counselor"]) for i in (first, second)]
+    without_reason = await cast["counselor"].post(
+        "/api/v1/workflow/tasks/batch", json={"task_ids": tasks, "action": "reject"}
+    )
+    assert_problem(without_reason, 422, "comment")
+    response = await cast["counselor"].post(
+        "/api/v1/workflow/tasks/batch",
+        json={"task_ids": tasks, "action": "reject", "comment": "材料不全"},
+    )
+    assert response.status_code == 200 and sorted(response.json()["done"]) == sorted(tasks)
+    for inst in (first, second):
+        inst = await instance(cast, inst["id"])
+        assert inst["status"] == "rejected"
+        assert all(t["status"] != "pending" for t in inst["tasks"])
+
+
+async def test_batch_with_attachments_is_refused_whole(cast: Cast) -> None:
+    key = await make_service(cast, [step("辅导员", cast.ids["counselor"])])
+    inst = await apply(cast, key)
+    task = open_task(inst, cast.ids["counselor"])
+    response = await cast["counselor"].post(
+        "/api/v1/workflow/tasks/batch",
+        json={"task_ids": [task], "action": "approve", "attachments": ["f" * 32]},
+    )
+    assert_problem(response, 422, "attachments")
+    assert (await instance(cast, inst["id"]))["status"] == "running"
+
+
+async def test_batch_hands_back_a_task_whose_next_step_finds_nobody(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from campus.platform.workflow import assignment
+
+    async def no_admins(*_args: object) -> list[int]:
+        return []
+
+    monkeypatch.setattr(assignment, "fallback", no_admins)
+    ids = cast.ids
+    nobody = {"type": "approve", "name": "无人", "assignee": {"kind": "field", "field": "nobody"}}
+    stuck_key = await make_service(cast, [step("辅导员", ids["counselor"]), nobody])
+    moving_key = await make_service(
+        cast, [step("辅导员", ids["counselor"]), step("终审", ids["staff"])]
+    )
+    stuck, moving = await apply(cast, stuck_key), await apply(cast, moving_key)
+    tasks = [open_task(i, ids["counselor"]) for i in (stuck, moving)]
+
+    response = await cast["counselor"].post(
+        "/api/v1/workflow/tasks/batch", json={"task_ids": tasks, "action": "approve"}
+    )
+
+    assert response.status_code == 200, response.text
+    out = response.json()
+    assert out["done"] == [tasks[1]] and "找不到审批人" in out["failed"][str(tasks[0])]
+    stuck, moving = await instance(cast, stuck["id"]), await instance(cast, moving["id"])
+    assert open_task(stuck, ids["counselor"]) == tasks[0]
+    assert actions_of(stuck) == ["submit"] and stuck["current_steps"] == ["辅导员"]
+    assert moving["current_steps"] == ["终审"]
 
 
 async def test_nobody_to_approve_goes_to_the_workflow_admins(cast: Cast) -> None:

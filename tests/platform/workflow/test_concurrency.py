@@ -191,6 +191,42 @@ async def test_countersign_all_at_once_completes_exactly_once(
     assert await _outcome_events(world, inst["id"]) == 1
 
 
+async def test_countersigners_batch_approving_at_once_settle_each_step_once(
+    world: World, clients: Clients
+) -> None:
+    """The five signers of a countersign each approve all their to-dos in one batch call, all
+    at the same moment, over several applications: every step passes exactly once."""
+    people = ["counselor", "staff", "teacher", "user_admin", "admin"]
+    key = await _service(
+        clients,
+        [
+            step("会签", *(clients.ids[p] for p in people), mode="all"),
+            step("终审", clients.ids["counselor"]),
+        ],
+    )
+    applied = [await _apply(clients, key) for _ in range(6)]
+    answers = await asyncio.gather(
+        *(
+            clients.by_role[p].post(
+                "/api/v1/workflow/tasks/batch",
+                json={
+                    "task_ids": [_task_of(inst, clients.ids[p]) for inst in applied],
+                    "action": "approve",
+                },
+            )
+            for p in people
+        )
+    )
+    assert all(a.status_code == 200 and not a.json()["failed"] for a in answers), [
+        a.text for a in answers
+    ]
+    for inst in applied:
+        final = await _instance(clients, inst["id"])
+        last = [t for t in final["tasks"] if t["step_name"] == "终审"]
+        assert final["current_steps"] == ["终审"] and len(last) == 1, final["tasks"]
+        assert [e["action"] for e in final["timeline"]].count("approve") == 5
+
+
 async def test_an_instance_survives_a_restart(world: World, clients: Clients) -> None:
     ids = clients.ids
     key = await _service(

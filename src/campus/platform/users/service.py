@@ -464,11 +464,14 @@ def _chunks(ids: Sequence[int]) -> list[list[int]]:
     return [unique[i : i + _CHUNK] for i in range(0, len(unique), _CHUNK)]
 
 
-async def existing_person_ids(session: AsyncSession, person_ids: Sequence[int]) -> set[int]:
-    """Those of the ids that name a person (of any status)."""
+async def existing_person_ids(
+    session: AsyncSession, person_ids: Sequence[int], *, status: str | None = None
+) -> set[int]:
+    """Those of the ids that name a person (of ``status`` if given, else of any)."""
     found: set[int] = set()
     for chunk in _chunks(person_ids):
-        found.update(await session.scalars(select(Person.id).where(Person.id.in_(chunk))))
+        where = [Person.id.in_(chunk)] + ([Person.status == status] if status else [])
+        found.update(await session.scalars(select(Person.id).where(*where)))
     return found
 
 

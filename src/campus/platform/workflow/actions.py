@@ -218,6 +218,9 @@ async def _advance(session: AsyncSession, instance: Instance, run: Run) -> None:
             select(Task.spiff_task_id).where(Task.instance_id == instance.id, Task.status.in_(OPEN))
         )
     )
+    # The instance row is written once, after the tasks: its activation count is kept here
+    # until then, so that inserting the tasks does not flush the instance a first time.
+    activation = instance.activations
     progressed = True
     while progressed:
         progressed = False
@@ -229,12 +232,14 @@ async def _advance(session: AsyncSession, instance: Instance, run: Run) -> None:
                 run.complete(step.spiff_task_id, {})
                 progressed = True
                 break
-            await _assign(session, instance, step)
+            activation += 1
+            await _assign(session, instance, step, activation)
             open_ids.add(step.spiff_task_id)
+    instance.activations = activation
     instance.current_steps = [s.name for s in run.ready_steps()]
+    instance.state = run.dump()
     if run.finished:
         await _finish(session, instance, "approved", None)
-    instance.state = run.dump()
 
 
 async def _people_for(session: AsyncSession, instance: Instance, step: ReadyStep) -> list[int]:
@@ -248,10 +253,11 @@ async def _people_for(session: AsyncSession, instance: Instance, step: ReadyStep
     return people
 
 
-async def _assign(session: AsyncSession, instance: Instance, step: ReadyStep) -> None:
+async def _assign(
+    session: AsyncSession, instance: Instance, step: ReadyStep, activation: int
+) -> None:
     people = await _people_for(session, instance, step)
     now = clock.now()
-    instance.activations += 1
     due = (
         now + timedelta(hours=step.settings.timeout_hours) if step.settings.timeout_hours else None
     )
@@ -261,7 +267,7 @@ async def _assign(session: AsyncSession, instance: Instance, step: ReadyStep) ->
         Task(
             kind="approve",
             instance_id=instance.id,
-            activation=instance.activations,
+            activation=activation,
             spiff_task_id=step.spiff_task_id,
             step_id=step.step_id,
             step_name=step.name,
@@ -430,7 +436,12 @@ async def _lock_instance_of_task(session: AsyncSession, task_id: int) -> Instanc
 
 
 async def _lock_where(session: AsyncSession, where: Any) -> Instance | None:
-    # A no-op write is the first statement: it takes the row lock on PostgreSQL and the write
+    locked = await _lock_all(session, where)
+    return locked[0] if locked else None
+
+
+async def _lock_all(session: AsyncSession, where: Any) -> list[Instance]:
+    # A no-op write is the first statement: it takes the row locks on PostgreSQL and the write
     # lock on SQLite before anything is read, so what follows reads the latest state.
     await session.execute(
         update(Instance)
@@ -438,10 +449,11 @@ async def _lock_where(session: AsyncSession, where: Any) -> Instance | None:
         .values(activations=Instance.activations)
         .execution_options(synchronize_session=False)
     )
-    instance: Instance | None = await session.scalar(
-        select(Instance).where(where).execution_options(populate_existing=True)
+    return list(
+        await session.scalars(
+            select(Instance).where(where).execution_options(populate_existing=True)
+        )
     )
-    return instance
 
 
 async def _save(session: AsyncSession) -> None:
@@ -462,50 +474,95 @@ async def check_decide(
         raise InvalidInput.on("comment", _("驳回时请填写意见，告诉申请人原因"))
     c = await _claim(session, principal, task_id, "approved" if approve else "rejected", body)
     if c.instance.status != "running":
-        raise Conflict(_("该申请已结束或已退回，不能再审批"))
-    action = "approve" if approve else "reject"
+        raise Conflict(_(ENDED))
     await attach(session, principal.person_id, c.instance, body.attachments, "attachments")
-    _timeline(session, c.instance, principal.person_id, action, task=c.task, body=body)
-    await _emit_tasks(session, c.instance, c.task.step_id, c.task.step_name, [c.task], action)
+    await _record_decisions(session, principal, c.instance, [c.task], approve, body)
     await _settle_step(session, c, principal.person_id)
     await _save(session)
-    audit.record(
-        session,
-        f"workflow.task.{action}",
-        "wf_task",
-        task_id,
-        after={"instance": c.instance.id, "comment": body.comment},
-    )
     return c.instance
 
 
-async def _settle_step(session: AsyncSession, c: Claimed, actor_id: int | None) -> None:
-    """Counts the step's answers; passes or fails the step when they decide it."""
-    step = (Task.instance_id == c.instance.id, Task.activation == c.task.activation)
-    counts: dict[str, int] = {
-        status: n
-        for status, n in await session.execute(
-            select(Task.status, func.count()).where(*step).group_by(Task.status)
+ENDED = "该申请已结束或已退回，不能再审批"
+
+
+async def _record_decisions(
+    session: AsyncSession,
+    principal: Principal,
+    instance: Instance,
+    tasks: list[Task],
+    approve: bool,
+    body: Decision,
+) -> None:
+    """The timeline entry, the event and the audit entry of each decision taken."""
+    action = "approve" if approve else "reject"
+    for task in tasks:
+        _timeline(session, instance, principal.person_id, action, task=task, body=body)
+        await _emit_tasks(session, instance, task.step_id, task.step_name, [task], action)
+        audit.record(
+            session,
+            f"workflow.task.{action}",
+            "wf_task",
+            task.id,
+            after={"instance": instance.id, "comment": body.comment},
         )
-    }
+
+
+Step = tuple[int, int]  # (instance, activation): the tasks of one step of one instance
+
+
+async def _answers(session: AsyncSession, wanted: set[Step]) -> dict[Step, dict[str, int]]:
+    """How many of each step's tasks stand at each status, for several steps in one query."""
+    counts: dict[Step, dict[str, int]] = {step: {} for step in wanted}
+    rows = await session.execute(
+        select(Task.instance_id, Task.activation, Task.status, func.count())
+        .where(Task.instance_id.in_({step[0] for step in wanted}))
+        .group_by(Task.instance_id, Task.activation, Task.status)
+    )
+    for instance_id, activation, status, n in rows:
+        if (step := (instance_id or 0, activation)) in counts:
+            counts[step][status] = n
+    return counts
+
+
+def _decides(task: Task, counts: dict[str, int]) -> bool:
+    """Whether the answers move the step on (pass, fail, or hand it to the next in line)."""
+    if _outcome(task, counts) is not None:
+        return True
+    return task.mode == "sequential" and bool(counts.get("waiting")) and not counts.get("pending")
+
+
+def _outcome(task: Task, counts: dict[str, int]) -> steps.Outcome:
     counted = [
         status
         for status, n in counts.items()
         if status not in ("transferred", "cancelled")
         for _ in range(n)
     ]
-    result = steps.outcome(c.task.mode, c.task.percent, counted)  # type: ignore[arg-type]
+    return steps.outcome(task.mode, task.percent, counted)  # type: ignore[arg-type]
+
+
+async def _settle_step(
+    session: AsyncSession, c: Claimed, actor_id: int | None, counts: dict[str, int] | None = None
+) -> None:
+    """Passes or fails the step when its answers (counted here unless given) decide it."""
+    step = (Task.instance_id == c.instance.id, Task.activation == c.task.activation)
+    if counts is None:
+        counts = (await _answers(session, {(c.instance.id, c.task.activation)}))[
+            c.instance.id, c.task.activation
+        ]
+    result = _outcome(c.task, counts)
     if result == "reject":
         run = await c.run(session)
         run.cancel()
         c.instance.state = run.dump()
         await _finish(session, c.instance, "rejected", actor_id)
     elif result == "pass":
-        await _close_open_tasks(session, c.instance.id, c.task.activation)
+        if any(counts.get(status) for status in OPEN):
+            await _close_open_tasks(session, c.instance.id, c.task.activation)
         run = await c.run(session)
         run.complete(c.task.spiff_task_id or "", {c.task.step_id: "approved"})
         await _advance(session, c.instance, run)
-    elif c.task.mode == "sequential" and counts.get("waiting") and not counts.get("pending"):
+    elif _decides(c.task, counts):  # a sequential step: the next signer's turn
         await _next_in_line(session, c, step)
 
 
@@ -830,21 +887,108 @@ async def check_end_delegation(
 async def check_batch(
     session: AsyncSession, principal: Principal, body: BatchDecision
 ) -> BatchResult:
-    """批量审批: each task decided in its own savepoint; one that is refused leaves the others
-    done and is listed with its reason."""
-    if body.action == "reject" and not (body.comment or "").strip():
+    """批量审批: the tasks are claimed in one statement and their records written together; a
+    step the answers decide is moved on in a savepoint of its own, so that one which cannot
+    move (no approver for the next step) is handed back and listed with its reason while the
+    others stand."""
+    approve = body.action == "approve"
+    if not approve and not (body.comment or "").strip():
         raise InvalidInput.on("comment", _("驳回时请填写意见，告诉申请人原因"))
-    done: list[int] = []
-    failed: dict[int, str] = {}
-    decision = Decision(comment=body.comment, attachments=body.attachments)
-    for task_id in dict.fromkeys(body.task_ids):
+    if body.attachments:
+        raise InvalidInput.on("attachments", _("批量处理不能附加附件，请逐项处理"))
+    ids = list(dict.fromkeys(body.task_ids))
+    owners = select(Task.instance_id).where(Task.id.in_(ids)).scalar_subquery()
+    instances = {i.id: i for i in await _lock_all(session, Instance.id.in_(owners))}
+    claimed = await _claim_all(session, principal, ids, "approved" if approve else "rejected", body)
+    failed = await _why_not_claimed_all(session, principal, set(ids) - {t.id for t in claimed})
+    by_step: dict[Step, list[Task]] = {}
+    for task in claimed:
+        by_step.setdefault((task.instance_id or 0, task.activation), []).append(task)
+    answers = await _answers(session, set(by_step))
+    for step, tasks in by_step.items():
+        reason = await _decide_step(
+            session,
+            principal,
+            Claimed(tasks[-1], instances[step[0]]),
+            tasks,
+            approve,
+            body,
+            answers[step],
+        )
+        if reason is not None:
+            await _hand_back(session, tasks)
+            failed.update({t.id: reason for t in tasks})
+    await _save(session)
+    return BatchResult(done=[i for i in ids if i not in failed], failed=failed)
+
+
+async def _decide_step(
+    session: AsyncSession,
+    principal: Principal,
+    c: Claimed,
+    tasks: list[Task],
+    approve: bool,
+    body: Decision,
+    counts: dict[str, int],
+) -> str | None:
+    """Records one step's decisions and moves the step on when they decide it; the reason it
+    cannot, or ``None``."""
+    if c.instance.status != "running":
+        return str(_(ENDED))
+    if not _decides(c.task, counts):
+        await _record_decisions(session, principal, c.instance, tasks, approve, body)
+        return None
+    try:
+        async with session.begin_nested():
+            await _record_decisions(session, principal, c.instance, tasks, approve, body)
+            await _settle_step(session, c, principal.person_id, counts)
+            await _save(session)
+    except Problem as exc:
+        return str(exc.detail or exc.title)
+    return None
+
+
+async def _claim_all(
+    session: AsyncSession, principal: Principal, ids: list[int], new_status: str, body: Decision
+) -> list[Task]:
+    """Takes those of the tasks that are the principal's and open, in one statement (their
+    instances locked first)."""
+    return list(
+        await session.scalars(
+            update(Task)
+            .where(
+                Task.id.in_(ids),
+                Task.status == "pending",
+                Task.kind == "approve",
+                Task.assignee_id == principal.person_id,
+            )
+            .values(status=new_status, comment=body.comment, acted_at=clock.now())
+            .returning(Task)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+    )
+
+
+async def _hand_back(session: AsyncSession, tasks: list[Task]) -> None:
+    """Undoes a claim whose step could not be moved on: the tasks are open again."""
+    await session.execute(
+        update(Task)
+        .where(Task.id.in_([t.id for t in tasks]))
+        .values(status="pending", comment=None, acted_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _why_not_claimed_all(
+    session: AsyncSession, principal: Principal, ids: set[int]
+) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    for task_id in sorted(ids):
         try:
-            async with session.begin_nested():
-                await check_decide(session, principal, task_id, body.action == "approve", decision)
-            done.append(task_id)
+            await _why_not_claimed(session, principal, task_id)
         except Problem as exc:
-            failed[task_id] = str(exc.detail or exc.title)
-    return BatchResult(done=done, failed=failed)
+            reasons[task_id] = str(exc.detail or exc.title)
+    return reasons
 
 
 # ---------------------------------------------------------------- to-dos of other modules

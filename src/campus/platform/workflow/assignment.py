@@ -31,9 +31,9 @@ async def resolve(
     session: AsyncSession, assignee: Assignee, applicant_id: int, data: dict[str, Any]
 ) -> list[int]:
     """The people a rule names, each once, in a stable order (active people only)."""
-    ids = await _candidates(session, assignee, applicant_id, data)
-    people = await users.get_people(session, list(dict.fromkeys(ids)))
-    return [pid for pid in dict.fromkeys(ids) if pid in people and people[pid].status == "active"]
+    ids = list(dict.fromkeys(await _candidates(session, assignee, applicant_id, data)))
+    active = await users.existing_person_ids(session, ids, status="active") if ids else set()
+    return [pid for pid in ids if pid in active]
 
 
 async def _candidates(
