@@ -114,12 +114,20 @@ def flash(
     )
 
 
+def go_to(request: Request, url: str) -> Response:
+    """After a form post: on to ``url``. An htmx post is told to go there itself (it would
+    follow a redirect and swap the whole page into its target); a plain post is redirected."""
+    if is_htmx(request):
+        return Response(headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 def back_with_problem(request: Request, url: str, problem: Problem) -> Response:
     """After a form post that failed: back to ``url`` with the problem as an alert.
     A 403 or 404 stays an error page: there is nothing to go back to."""
     if problem.status in (403, 404):
         raise problem
-    response = RedirectResponse(url, status_code=303)
+    response = go_to(request, url)
     flash(request, response, str(problem.detail or problem.title), "danger")
     return response
 

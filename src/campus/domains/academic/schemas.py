@@ -7,9 +7,17 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from campus.kernel.pagination import Page
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A number from a page's filter form, whose blank choice (全部…) sends "" for "any".
+FilterInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
 
 # ---------------------------------------------------------------- calendar (校历)
 

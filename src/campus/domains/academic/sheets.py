@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
+from fastapi import Request
+from fastapi.responses import Response
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
-from campus.kernel.errors import FieldError, InvalidInput, PayloadTooLarge
+from campus.kernel.errors import FieldError, InvalidInput, PayloadTooLarge, Problem
 from campus.kernel.i18n import _
-from campus.kernel.templating import errors_of_validation
+from campus.kernel.templating import (
+    errors_of_validation,
+    flash,
+    form_errors,
+    go_to,
+    is_htmx,
+    render,
+)
 
 MAX_ROWS = 20_000
 
@@ -200,3 +209,28 @@ def checked_rows(
             extra={"report": report.model_dump(mode="json")},
         )
     return valid
+
+
+# ---------------------------------------------------------------- the import pages
+# Their forms upload with htmx: a plain multipart post carries the CSRF token only in its
+# body, which the CSRF check does not read, while htmx sends it as a header.
+
+
+def import_refused(request: Request, template: str, problem: Problem) -> Response:
+    """The import page again with the refusal: the problems by row, else the file's error.
+    htmx swaps only a 2xx answer, so its upload gets the page with a 200."""
+    report = problem.extra.get("report")
+    return render(
+        request,
+        template,
+        200 if is_htmx(request) else problem.status,
+        report=report,
+        errors={"_": str(problem.detail)} if report else form_errors(problem),
+    )
+
+
+def import_done(request: Request, url: str, message: Any) -> Response:
+    """On to ``url`` with ``message`` after an import."""
+    response = go_to(request, url)
+    flash(request, response, message)
+    return response

@@ -210,3 +210,26 @@ async def test_room_pages(
         "/academic/buildings", data={"code": "T9", "name": "又一栋"}, headers=HTML
     )
     assert dup.status_code == 422 and 'data-testid="error-code"' in dup.text
+
+
+async def test_the_import_pages_upload_with_htmx(registrar: httpx.AsyncClient, db: Runtime) -> None:
+    """The pages' forms post with htmx (whose header carries the CSRF token): a refusal comes
+    back as the page to swap in (htmx swaps only a 2xx), success as a redirect for htmx."""
+    for kind in ("rooms", "courses"):
+        page = await registrar.get(f"/academic/{kind}/import", headers=HTML)
+        assert f'hx-post="/academic/{kind}/import"' in page.text
+    b = await building(registrar, "T8")
+    htmx = {**HTML, "HX-Request": "true"}
+    before = await counts(db)
+    bad = xlsx(HEADER, [["T8-101", "", "T8", 1, "多媒体教室", 10, 20, "是"]])
+    shown = await registrar.post(
+        "/academic/rooms/import", files={"file": ("r.xlsx", bad)}, headers=htmx
+    )
+    assert shown.status_code == 200 and 'data-testid="import-problem"' in shown.text
+    assert await counts(db) == before
+    good = xlsx(HEADER, [["T8-101", "", b["code"], 1, "多媒体教室", 30, 20, "是"]])
+    done = await registrar.post(
+        "/academic/rooms/import", files={"file": ("r.xlsx", good)}, headers=htmx
+    )
+    assert done.status_code == 200 and done.headers["HX-Redirect"] == "/academic/rooms"
+    assert (await counts(db))["rooms"] == before["rooms"] + 1

@@ -369,3 +369,54 @@ async def test_electives_open_to_the_major_without_classes(
     )
     assert again.json()["created"] == 0
     assert await acad_counts(db) == before
+
+
+async def test_the_section_form_picks_teachers_of_the_owning_college(
+    admin: httpx.AsyncClient,
+    secretary_a: httpx.AsyncClient,
+    tree: Tree,
+    world: World,
+    db: Runtime,
+    sign_in: SignIn,
+) -> None:
+    sections = await planned(admin, tree, world, secretary_a)
+    maths = by_course(sections, world, "C1")[0]
+    ours = await staff_in(admin, tree, tree.college_a)
+    theirs = await staff_in(admin, tree, tree.college_b)
+    student = await student_in(admin, tree)
+    url = f"/academic/offering/sections/{maths['id']}"
+
+    # The picker finds college A's staff by number or name; not college B's, nor students.
+    by_number = (await admin.get(f"{url}/teachers?q={ours['staff_no']}")).json()
+    assert [(p["id"], p["name"]) for p in by_number] == [(ours["id"], ours["name"])]
+    by_name = (await admin.get(f"{url}/teachers?q={ours['name']}")).json()
+    assert ours["id"] in [p["id"] for p in by_name]
+    assert (await admin.get(f"{url}/teachers?q={theirs['staff_no']}")).json() == []
+    assert (await admin.get(f"{url}/teachers?q={student['student_no']}")).json() == []
+    assert_problem(await (await sign_in(student)).get(f"{url}/teachers?q=a"), 403)
+    page = await admin.get(url, headers=HTML)
+    assert 'data-testid="main-picker"' in page.text and f"{url}/teachers" in page.text
+
+    form = {
+        "csrf_token": admin.headers["X-CSRF-Token"],
+        **{
+            k: str(maths[k])
+            for k in ("capacity", "lectures_per_week", "min_days", "week_from", "week_to")
+        },
+        "week_parity": maths["week_parity"],
+        "room_type": maths["room_type"],
+    }
+    before = await acad_counts(db)
+    refused = await admin.post(
+        url, data={**form, "main": str(ours["id"]), "assistants": str(theirs["id"])}, headers=HTML
+    )
+    assert refused.status_code == 422
+    assert 'data-testid="error-assistants"' in refused.text and "不是开课单位" in refused.text
+    assert 'data-testid="error-main"' not in refused.text
+    assert f"&#34;id&#34;: {theirs['id']}" in refused.text  # still chosen, to correct
+    assert await acad_counts(db) == before
+
+    saved = await admin.post(url, data={**form, "main": str(ours["id"])}, headers=HTML)
+    assert saved.status_code == 303, saved.text
+    got = (await admin.get(f"{SECTIONS}/{maths['id']}")).json()
+    assert [(t["person_id"], t["main"]) for t in got["teachers"]] == [(ours["id"], True)]

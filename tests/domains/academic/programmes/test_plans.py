@@ -3,6 +3,8 @@ idempotent, following a new version; the plan page; and the seeded demo programm
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import select
 
@@ -115,3 +117,31 @@ async def test_the_demo_pages(login_as: LoginAs) -> None:
         assert 'data-testid="plan-class"' in page.text or "data-testid" in page.text
     offering = await admin.get("/academic/offering", headers=HTML)
     assert offering.text.count('data-testid="section-row"') > 10
+
+
+async def test_filters_left_blank_mean_all_and_the_class_choices_follow_the_major(
+    admin: httpx.AsyncClient, tree: Tree, world: World
+) -> None:
+    """A filter form's blank choice (全部…) sends an empty value: it means "any", not a 422."""
+    for url in (
+        f"/academic/plans?term_id={world.term_id}&college_id=&major_id=&class_id=",
+        f"/academic/offering?term_id={world.term_id}&college_id=",
+        "/academic/programmes?college_id=&cohort=",
+    ):
+        assert (await admin.get(url, headers=HTML)).status_code == 200, url
+    # The plan's class picker: the classes of the chosen major, reloaded (htmx) on a new one.
+    page = await admin.get(
+        f"/academic/plans?term_id={world.term_id}&major_id={tree.major_a}&class_id={tree.class_a}",
+        headers=HTML,
+    )
+    assert 'data-testid="plan-class-select"' in page.text
+    assert f'<option value="{tree.class_a}" selected>' in page.text
+    options = await admin.get(
+        f"/academic/status/options/classes?all_classes=true&major_id={tree.major_a}", headers=HTML
+    )
+    assert "全部班级" in options.text and f'<option value="{tree.class_a}">' in options.text
+    none = await admin.get("/academic/status/options/classes?all_classes=true&major_id=")
+    assert none.status_code == 200 and none.text.count("<option") == 1
+    page = await admin.get(f"/academic/plans?term_id={world.term_id}", headers=HTML)
+    picker = re.search(r'<select id="plan-class-select".*?</select>', page.text, re.S)
+    assert picker is not None and picker.group().count("<option") == 1  # no major, no classes

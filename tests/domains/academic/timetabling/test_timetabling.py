@@ -294,6 +294,30 @@ async def test_bad_inputs_change_nothing(
     assert await counts(db) == before
 
 
+async def test_benchmark_upload_page_answers_htmx(
+    db: Runtime, small: Small, registrar: httpx.AsyncClient
+) -> None:
+    """The desk's upload form posts with htmx (a multipart body carries no CSRF field), so the
+    page answers with where to go: the new run, or back to the desk with the file's error."""
+    htmx = {"HX-Request": "true"}
+    problem = await registrar.get(f"{API}/terms/{small.term_id}/problem.ctt")
+    started = await registrar.post(
+        "/academic/timetabling/benchmarks",
+        files={"file": ("term.ctt", problem.content, "text/plain")},
+        data={"time_limit": "2"},
+        headers=htmx,
+    )
+    assert started.status_code == 200, started.text
+    assert started.headers["HX-Redirect"].startswith("/academic/timetabling/runs/")
+    refused = await registrar.post(
+        "/academic/timetabling/benchmarks",
+        files={"file": ("bad.ctt", b"Name: x\nCourses: two\n", "text/plain")},
+        headers=htmx,
+    )
+    assert refused.headers["HX-Redirect"] == "/academic/timetabling"
+    assert "campus_flash" in refused.headers.get("set-cookie", "")
+
+
 async def test_benchmark_and_exports(
     db: Runtime, small: Small, registrar: httpx.AsyncClient, runner: TaskRunner
 ) -> None:

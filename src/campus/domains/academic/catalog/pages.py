@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.domains.academic import sheets
 from campus.domains.academic.catalog import actions, queries
 from campus.domains.academic.catalog.access import (
     access_course_manage,
@@ -189,17 +190,10 @@ async def import_submit(
         report = await actions.check_import(session, principal, data)
     except Problem as exc:
         await session.rollback()
-        found = exc.extra.get("report")
-        return render(
-            request,
-            "academic/catalog/import.html",
-            exc.status,
-            report=found,
-            errors={"_": str(exc.detail)} if found else form_errors(exc),
-        )
-    response = RedirectResponse("/academic/courses?mine=true", status_code=303)
-    flash(request, response, _("已导入 {n} 门课程", n=report.imported))
-    return response
+        return sheets.import_refused(request, "academic/catalog/import.html", exc)
+    return sheets.import_done(
+        request, "/academic/courses?mine=true", _("已导入 {n} 门课程", n=report.imported)
+    )
 
 
 @router.get("/academic/courses/{course_id}")

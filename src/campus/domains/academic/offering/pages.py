@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +20,10 @@ from campus.domains.academic.offering.schemas import (
 )
 from campus.domains.academic.permissions import OFFERING_MANAGE
 from campus.domains.academic.programmes.queries import current_term, term_or_404, terms
+from campus.domains.academic.schemas import FilterInt
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
-from campus.kernel.errors import InvalidInput, Problem
+from campus.kernel.errors import Problem
 from campus.kernel.i18n import _
 from campus.kernel.templating import back_with_problem, flash, form_errors, render
 from campus.platform.access import service as access
@@ -31,6 +32,7 @@ from campus.platform.users import service as users
 
 router = APIRouter(tags=["academic-pages"])
 PAGE_LIMIT = 300  # sections listed at once; filters narrow a larger term
+PICKER_LIMIT = 10  # people a teacher picker lists at once
 
 
 @router.get("/academic/offering")
@@ -38,10 +40,10 @@ async def offering_page(
     request: Request,
     session: ReadSessionDep,
     principal: Annotated[Principal, signed_in()],
-    term_id: int | None = None,
-    college_id: int | None = None,
-    course_id: int | None = None,
-    teacher_id: int | None = None,
+    term_id: FilterInt = None,
+    college_id: FilterInt = None,
+    course_id: FilterInt = None,
+    teacher_id: FilterInt = None,
     unassigned: bool = False,
     q: Annotated[str | None, Query(max_length=40)] = None,
     teacher: Annotated[str | None, Query(max_length=32)] = None,
@@ -109,11 +111,9 @@ async def _section_page(
     out = await queries.section_out(session, section)
     tree = await users.org_directory(session)
     editable = access.allows(principal, OFFERING_MANAGE, tree.path(section.org_unit_id))
-    mains = [t.number or "" for t in out.teachers if t.main]
-    assistants = [t.number or "" for t in out.teachers if not t.main]
     form = values or {
-        "main": ",".join(mains),
-        "assistants": ",".join(assistants),
+        "main": [_chosen(t.person_id, t.name, t.number) for t in out.teachers if t.main],
+        "assistants": [_chosen(t.person_id, t.name, t.number) for t in out.teachers if not t.main],
         "capacity": out.capacity,
         "lectures_per_week": out.lectures_per_week,
         "min_days": out.min_days,
@@ -135,6 +135,11 @@ async def _section_page(
     )
 
 
+def _chosen(person_id: int, name: str, number: str | None) -> dict[str, Any]:
+    """A person as the teacher pickers show one."""
+    return {"id": person_id, "name": name, "number": number or ""}
+
+
 @router.get("/academic/offering/sections/{section_id}")
 async def section_page(
     request: Request,
@@ -145,17 +150,28 @@ async def section_page(
     return await _section_page(request, session, principal, section_id)
 
 
-async def _teachers(session: AsyncSession, main: str, assistants: str) -> list[TeacherIn]:
-    found: list[TeacherIn] = []
-    numbers = [(n.strip(), True) for n in main.split(",") if n.strip()]
-    numbers += [(n.strip(), False) for n in assistants.replace("，", ",").split(",") if n.strip()]
-    for number, is_main in numbers:
-        person = await users.find_person_by_login(session, number)
-        if person is None:
-            field = "main" if is_main else "assistants"
-            raise InvalidInput.on(field, _("工号 {no} 不存在", no=number))
-        found.append(TeacherIn(person_id=person.id, main=is_main))
-    return found
+@router.get("/academic/offering/sections/{section_id}/teachers")
+async def teacher_picker(
+    section_id: int,
+    session: ReadSessionDep,
+    principal: Annotated[Principal, require(OFFERING_MANAGE)],
+    q: Annotated[str, Query(min_length=1, max_length=40)],
+) -> Response:
+    """Who the section's teacher pickers find: its owning college's active staff."""
+    section = await queries.section_or_404(session, section_id)
+    found = await queries.teacher_choices(session, section, q, PICKER_LIMIT)
+    tree = await users.org_directory(session)
+    return JSONResponse(
+        [{**_chosen(p.id, p.name, p.number), "unit": tree.name(p.org_unit_id)} for p in found]
+    )
+
+
+def _teacher_field(key: str, mains: int) -> str:
+    """The picker a refusal of ``teachers.N…`` belongs to: the main teachers come first."""
+    parts = key.split(".")
+    if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) >= mains:
+        return "assistants"
+    return "main"
 
 
 @router.post("/academic/offering/sections/{section_id}")
@@ -164,8 +180,8 @@ async def section_submit(
     section_id: int,
     session: SessionDep,
     principal: Annotated[Principal, require(OFFERING_MANAGE)],
-    main: Annotated[str, Form(max_length=100)] = "",
-    assistants: Annotated[str, Form(max_length=300)] = "",
+    main: Annotated[list[int] | None, Form()] = None,
+    assistants: Annotated[list[int] | None, Form()] = None,
     capacity: Annotated[str, Form(max_length=6)] = "",
     lectures_per_week: Annotated[str, Form(max_length=3)] = "",
     min_days: Annotated[str, Form(max_length=3)] = "",
@@ -175,18 +191,9 @@ async def section_submit(
     room_type: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    values = {
-        "main": main,
-        "assistants": assistants,
-        "capacity": capacity,
-        "lectures_per_week": lectures_per_week,
-        "min_days": min_days,
-        "week_from": week_from,
-        "week_to": week_to,
-        "week_parity": week_parity,
-        "room_type": room_type,
-        "note": note,
-    }
+    mains, helpers = main or [], assistants or []
+    teachers = [TeacherIn(person_id=i, main=True) for i in mains]
+    teachers += [TeacherIn(person_id=i, main=False) for i in helpers]
     try:
         body = SectionUpdate.model_validate(
             {
@@ -198,13 +205,29 @@ async def section_submit(
                 "week_parity": week_parity,
                 "room_type": room_type or None,
                 "note": note,
-                "teachers": [t.model_dump() for t in await _teachers(session, main, assistants)],
+                "teachers": [t.model_dump() for t in teachers],
             }
         )
         await actions.check_update(session, principal, section_id, body)
     except (ValidationError, Problem) as exc:
-        errors = form_errors(exc)
-        errors = {("main" if k.startswith("teachers") else k): v for k, v in errors.items()}
+        errors = {
+            (_teacher_field(k, len(mains)) if k.startswith("teachers") else k): v
+            for k, v in form_errors(exc).items()
+        }
+        people = await users.get_people(session, mains + helpers)
+        picked = {i: _chosen(p.id, p.name, p.number) for i, p in people.items()}
+        values = {
+            "main": [picked[i] for i in mains if i in picked],
+            "assistants": [picked[i] for i in helpers if i in picked],
+            "capacity": capacity,
+            "lectures_per_week": lectures_per_week,
+            "min_days": min_days,
+            "week_from": week_from,
+            "week_to": week_to,
+            "week_parity": week_parity,
+            "room_type": room_type,
+            "note": note,
+        }
         return await _section_page(
             request, session, principal, section_id, errors, values, status_code=422
         )

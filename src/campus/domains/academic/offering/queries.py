@@ -28,6 +28,7 @@ from campus.domains.academic.rooms.models import Room
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.users import service as users
+from campus.platform.users.schemas import STAFF_TYPES, PersonRef
 
 
 async def section_or_404(session: AsyncSession, section_id: int) -> Section:
@@ -178,6 +179,24 @@ async def sections_out(session: AsyncSession, sections: list[Section]) -> list[S
 
 async def section_out(session: AsyncSession, section: Section) -> SectionOut:
     return (await sections_out(session, [section]))[0]
+
+
+async def teacher_choices(
+    session: AsyncSession, section: Section, q: str, limit: int
+) -> list[PersonRef]:
+    """The people a section may be given as teachers (``check_section`` refuses others):
+    active staff of its owning college (or office), whose name holds ``q`` or whose staff
+    number starts with it, by number."""
+    q = q.strip()
+    tree = await users.org_directory(session)
+    college = tree.nearest(section.org_unit_id, "college")
+    found = [
+        p
+        for kind in STAFF_TYPES
+        for p in await users.members_of_org(session, college, subtree=True, person_type=kind)
+        if q in p.name or (p.number or "").startswith(q)
+    ]
+    return sorted(found, key=lambda p: p.number or "")[:limit]
 
 
 async def class_ids_of(session: AsyncSession, section_id: int) -> list[int]:

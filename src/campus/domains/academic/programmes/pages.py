@@ -16,6 +16,8 @@ from campus.domains.academic.programmes import actions, editor, queries
 from campus.domains.academic.programmes.access import access_programme, may_edit, visible
 from campus.domains.academic.programmes.routes import my_programme_out
 from campus.domains.academic.programmes.schemas import ProgrammeContent, ProgrammeCreate
+from campus.domains.academic.schemas import FilterInt
+from campus.domains.academic.status.queries import classes_of
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import NotFound, Problem
@@ -33,8 +35,8 @@ async def programmes_page(
     request: Request,
     session: ReadSessionDep,
     principal: Annotated[Principal, signed_in()],
-    college_id: int | None = None,
-    cohort: int | None = None,
+    college_id: FilterInt = None,
+    cohort: FilterInt = None,
 ) -> Response:
     tree = await users.org_directory(session)
     f = queries.ProgrammeFilter(college_id=college_id, cohort=cohort)
@@ -346,10 +348,10 @@ async def plans_page(
     request: Request,
     session: ReadSessionDep,
     principal: Annotated[Principal, signed_in()],
-    term_id: int | None = None,
-    college_id: int | None = None,
-    major_id: int | None = None,
-    class_id: int | None = None,
+    term_id: FilterInt = None,
+    college_id: FilterInt = None,
+    major_id: FilterInt = None,
+    class_id: FilterInt = None,
 ) -> Response:
     terms = await queries.terms(session)
     term = None
@@ -379,6 +381,7 @@ async def plans_page(
         college_id=college_id,
         major_id=major_id,
         class_id=class_id,
+        classes=await classes_of(session, major_id) if major_id else [],
         by_class=by_class,
         can_generate=principal.can(PROGRAMME_MANAGE),
     )

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.domains.academic import sheets
 from campus.domains.academic.permissions import ROOM_MANAGE
 from campus.domains.academic.rooms import actions, queries
 from campus.domains.academic.rooms.routes import read_upload
@@ -206,16 +207,8 @@ async def import_submit(
         report = await actions.check_import(session, data)
     except Problem as exc:
         await session.rollback()
-        return render(
-            request,
-            "academic/rooms/import.html",
-            exc.status,
-            report=exc.extra.get("report"),
-            errors=form_errors(exc) if not exc.extra.get("report") else {"_": str(exc.detail)},
-        )
-    response = RedirectResponse("/academic/rooms", status_code=303)
-    flash(request, response, _("已导入 {n} 间教室", n=report.imported))
-    return response
+        return sheets.import_refused(request, "academic/rooms/import.html", exc)
+    return sheets.import_done(request, "/academic/rooms", _("已导入 {n} 间教室", n=report.imported))
 
 
 # ---------------------------------------------------------------- buildings

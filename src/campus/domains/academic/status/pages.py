@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.permissions import STATUS_MANAGE, STATUS_READ
+from campus.domains.academic.schemas import FilterInt
 from campus.domains.academic.status import actions, queries
 from campus.domains.academic.status.access import (
     access_managed_record,
@@ -189,15 +190,22 @@ async def class_options(
     request: Request,
     session: ReadSessionDep,
     principal: Annotated[Principal, signed_in()],
-    target_major_id: Annotated[int | None, Query()] = None,
+    target_major_id: FilterInt = None,
     min_grade: Annotated[int, Query(ge=1950, le=2100)] = 1950,
+    major_id: FilterInt = None,
+    all_classes: bool = False,
 ) -> Response:
-    """The class choices of a major (htmx: the transfer form reloads them on a new major)."""
-    classes = (
-        await queries.classes_of(session, target_major_id, min_grade) if target_major_id else []
-    )
+    """The class choices of a major (htmx: the transfer form reloads them on a new major, and
+    so does the teaching plans' filter, which names it ``major_id`` and whose blank choice is
+    every class)."""
+    major = target_major_id or major_id
+    classes = await queries.classes_of(session, major, min_grade) if major else []
     return render(
-        request, "academic/status/partials/class_options.html", classes=classes, values={}
+        request,
+        "academic/status/partials/class_options.html",
+        classes=classes,
+        values={},
+        all_classes=all_classes,
     )
 
 

@@ -27,7 +27,7 @@ from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.errors import NotFound, Problem
 from campus.kernel.i18n import _
-from campus.kernel.templating import flash, render
+from campus.kernel.templating import back_with_problem, flash, go_to, render
 from campus.platform.access.service import public, require, signed_in
 from campus.platform.users import service as users
 
@@ -160,10 +160,8 @@ async def benchmark_form(
     try:
         run = await actions.check_benchmark(session, principal, text, time_limit, 0)
     except Problem as exc:
-        response = RedirectResponse("/academic/timetabling", status_code=303)
-        flash(request, response, exc.detail or exc.title, "danger")
-        return response
-    return RedirectResponse(f"/academic/timetabling/runs/{run.id}", status_code=303)
+        return back_with_problem(request, "/academic/timetabling", exc)
+    return go_to(request, f"/academic/timetabling/runs/{run.id}")
 
 
 @router.post("/academic/timetabling/terms/{term_id}/constraints")
