@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 09:53:08.136628
+Create Date: 2026-11-30 11:59:19.663719
 """
 
 from collections.abc import Sequence
@@ -2504,6 +2504,54 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "acad_exam_unavailable",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "session_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("reason", sa.String(length=100), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["acad_exam_session.id"],
+            name=op.f("fk_acad_exam_unavailable_session_id_acad_exam_session"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["term_id"],
+            ["acad_term.id"],
+            name=op.f("fk_acad_exam_unavailable_term_id_acad_term"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_exam_unavailable")),
+        sa.UniqueConstraint(
+            "session_id", "person_id", name=op.f("uq_acad_exam_unavailable_session_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("acad_exam_unavailable", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_exam_unavailable_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_acad_exam_unavailable_session_id"), ["session_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_acad_exam_unavailable_term_id"), ["term_id"], unique=False
+        )
+
+    op.create_table(
         "acad_programme_course",
         sa.Column(
             "id",
@@ -3493,6 +3541,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_programme_course_course_id"))
 
     op.drop_table("acad_programme_course")
+    with op.batch_alter_table("acad_exam_unavailable", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_exam_unavailable_term_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_exam_unavailable_session_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_exam_unavailable_person_id"))
+
+    op.drop_table("acad_exam_unavailable")
     with op.batch_alter_table("acad_exam_invigilation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_exam_invigilation_term_id"))
         batch_op.drop_index(batch_op.f("ix_acad_exam_invigilation_session_id"))

@@ -126,6 +126,7 @@ async def counts(db: Runtime) -> dict[str, int]:
             "rooms": models.ExamRoom,
             "seats": models.ExamSeat,
             "duties": models.Invigilation,
+            "unavailable": models.ExamUnavailability,
             "runs": models.ExamRun,
             "plans": models.ExamPlan,
             "audit": AuditEntry,

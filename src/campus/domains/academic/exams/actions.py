@@ -1,33 +1,39 @@
 """Writes of exam scheduling: generating a term's exams and sessions (idempotent), editing
-them, starting and cancelling scheduling runs (background tasks), and publishing. ``check_*``
-validates before ``do_*`` writes; a refusal changes nothing."""
+them, starting and cancelling scheduling runs (background tasks), moving one exam by hand,
+people's unavailable sessions, and publishing. ``check_*`` validates before ``do_*`` writes; a
+refusal changes nothing."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import date, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import events
 from campus.domains.academic.calendar.models import Term, TermDay
 from campus.domains.academic.catalog.models import Course
-from campus.domains.academic.exams import build, queries, runner
+from campus.domains.academic.exams import adjust, build, queries, runner
+from campus.domains.academic.exams.engine.invigilators import InvigilationError
 from campus.domains.academic.exams.models import (
     Exam,
     ExamPlan,
+    ExamRoom,
     ExamRun,
     ExamSeat,
     ExamSection,
     ExamSession,
+    ExamUnavailability,
 )
 from campus.domains.academic.exams.schemas import (
     ExamPatch,
     GeneratedOut,
     GenerateSessionsIn,
+    MoveIn,
     RunIn,
     SessionIn,
+    UnavailabilityIn,
 )
 from campus.domains.academic.offering.models import Section
 from campus.domains.academic.rooms.models import Room
@@ -36,6 +42,8 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
+from campus.platform.users import service as users
+from campus.platform.users.schemas import STAFF_TYPES, STUDENT_TYPES, PersonRef
 
 DEFAULT_DURATION = 120
 
@@ -162,10 +170,16 @@ async def check_patch_exam(session: AsyncSession, exam_id: int, body: ExamPatch)
         )
     if errors:
         raise InvalidInput(errors[0].reason, errors=errors)
-    return await do_patch_exam(session, exam, body)
+    plan = None
+    if "session_id" in fields and body.session_id != exam.session_id:
+        # a manual exam given (or taken out of) a session by hand: the same check as a move
+        plan = await _plan(session, exam, body.session_id, [])
+    return await do_patch_exam(session, exam, body, plan)
 
 
-async def do_patch_exam(session: AsyncSession, exam: Exam, body: ExamPatch) -> Exam:
+async def do_patch_exam(
+    session: AsyncSession, exam: Exam, body: ExamPatch, plan: adjust.MovePlan | None = None
+) -> Exam:
     fields = body.model_fields_set
     before = {"duration": exam.duration, "excluded": exam.excluded, "manual": exam.manual}
     if body.duration is not None:
@@ -174,8 +188,8 @@ async def do_patch_exam(session: AsyncSession, exam: Exam, body: ExamPatch) -> E
         exam.excluded = body.excluded
     if body.manual is not None:
         exam.manual = body.manual
-    if "session_id" in fields:
-        exam.session_id = body.session_id
+    if plan is not None:
+        await _write_move(session, plan)
     if "section_ids" in fields:
         wanted = set(body.section_ids or [])
         current = {
@@ -385,21 +399,7 @@ async def check_start_run(
     if await queries.active_run(session, term.id) is not None:
         raise Conflict(_("本学期已有考试安排任务在运行，请等待其完成或先取消"))
     if body.room_ids:
-        wanted = sorted(set(body.room_ids))
-        rooms = {r.id: r for r in await session.scalars(select(Room).where(Room.id.in_(wanted)))}
-        errors = [
-            FieldError("room_ids", _("教室 {id} 不存在", id=r)) for r in wanted if r not in rooms
-        ]
-        errors += [
-            FieldError("room_ids", _("教室 {code} 没有考试座位", code=rooms[r].code))
-            for r in wanted
-            if r in rooms and rooms[r].exam_capacity <= 0
-        ]
-        errors += [
-            FieldError("room_ids", _("教室 {code} 已停用", code=rooms[r].code))
-            for r in wanted
-            if r in rooms and not rooms[r].active
-        ]
+        errors = await _room_errors(session, body.room_ids)
         if errors:
             raise InvalidInput(errors[0].reason, errors=errors)
     elif not await build.exam_rooms(session, []):
@@ -413,6 +413,24 @@ async def check_start_run(
     ):
         raise Conflict(_("本学期没有需要安排的考试，请先生成考试"))
     return await do_start_run(session, principal, term, body)
+
+
+async def _room_errors(session: AsyncSession, room_ids: list[int]) -> list[FieldError]:
+    """Rooms an exam may use: existing, active, with exam seats."""
+    wanted = sorted(set(room_ids))
+    rooms = {r.id: r for r in await session.scalars(select(Room).where(Room.id.in_(wanted)))}
+    errors = [FieldError("room_ids", _("教室 {id} 不存在", id=r)) for r in wanted if r not in rooms]
+    errors += [
+        FieldError("room_ids", _("教室 {code} 没有考试座位", code=rooms[r].code))
+        for r in wanted
+        if r in rooms and rooms[r].exam_capacity <= 0
+    ]
+    errors += [
+        FieldError("room_ids", _("教室 {code} 已停用", code=rooms[r].code))
+        for r in wanted
+        if r in rooms and not rooms[r].active
+    ]
+    return errors
 
 
 async def do_start_run(
@@ -454,6 +472,286 @@ async def check_cancel_run(session: AsyncSession, run_id: int) -> ExamRun:
         raise Conflict(_("运行已结束，无法取消"))
     audit.record(session, "academic.exams.run_cancel", "exam_run", run.id)
     return run
+
+
+# ---------------------------------------------------------------- moving an exam by hand
+
+
+async def _plan(
+    session: AsyncSession, exam: Exam, session_id: int | None, room_ids: list[int]
+) -> adjust.MovePlan:
+    """The move planned, refused (409) when a run is going or it breaks a hard rule."""
+    plan = await _planned(session, exam, session_id, room_ids)
+    if plan.problems:
+        raise Conflict(
+            _("不能调整：{reasons}", reasons="；".join(str(e.reason) for e in plan.problems)),
+            errors=plan.problems,
+            extra={"warnings": plan.warnings},
+        )
+    return plan
+
+
+async def _planned(
+    session: AsyncSession, exam: Exam, session_id: int | None, room_ids: list[int]
+) -> adjust.MovePlan:
+    term = await queries.term_or_404(session, exam.term_id)
+    if await queries.active_run(session, term.id) is not None:
+        raise Conflict(_("考试安排任务正在运行，请等待其完成后再调整"))
+    return await adjust.plan_move(session, term, exam, session_id, room_ids)
+
+
+async def preview_move(session: AsyncSession, exam_id: int, body: MoveIn) -> adjust.MovePlan:
+    """What moving an exam would do (nothing written): its problems, warnings, rooms, seats
+    taken and invigilators. Bad input is refused as by the move itself."""
+    exam = await exam_or_404(session, exam_id)
+    if exam.excluded:
+        raise Conflict(_("该考试不统一安排，不能调整"))
+    if not exam.manual and exam.session_id is None:
+        raise Conflict(_("该考试尚未安排：请先安排考试，或将其设为手工安排"))
+    errors: list[FieldError] = []
+    target = await session.get(ExamSession, body.session_id)
+    if target is None or target.term_id != exam.term_id:
+        errors.append(FieldError("session_id", _("场次不属于本学期")))
+    errors += await _room_errors(session, body.room_ids)
+    if errors:
+        raise InvalidInput(errors[0].reason, errors=errors)
+    if not body.room_ids and not exam.manual and not await _rooms_of(session, exam.id):
+        raise InvalidInput.on("room_ids", _("请选择考场"))
+    return await _planned(session, exam, body.session_id, body.room_ids)
+
+
+async def _rooms_of(session: AsyncSession, exam_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(ExamRoom.room_id).where(ExamRoom.exam_id == exam_id).order_by(ExamRoom.position)
+        )
+    )
+
+
+async def check_move(session: AsyncSession, exam_id: int, body: MoveIn) -> Exam:
+    """Move one exam by hand: refused (409, ``errors`` per field) when it breaks a hard rule;
+    with warnings (students sitting two in a row, …) only with ``confirm``."""
+    plan = await preview_move(session, exam_id, body)
+    if plan.problems:
+        raise Conflict(
+            _("不能调整：{reasons}", reasons="；".join(str(e.reason) for e in plan.problems)),
+            errors=plan.problems,
+            extra={"warnings": plan.warnings},
+        )
+    if plan.warnings and not body.confirm:
+        reason = _("调整后：{w}。请确认后再保存", w="；".join(plan.warnings))
+        raise Conflict(
+            reason, errors=[FieldError("confirm", reason)], extra={"warnings": plan.warnings}
+        )
+    return await do_move(session, plan, fix=body.fix)
+
+
+async def do_move(session: AsyncSession, plan: adjust.MovePlan, *, fix: bool) -> Exam:
+    exam = plan.exam
+    before = {
+        "session_id": exam.session_id,
+        "room_ids": await _rooms_of(session, exam.id),
+        "manual": exam.manual,
+    }
+    if fix:
+        exam.manual = True
+    await _write_move(session, plan)
+    audit.record(
+        session,
+        "academic.exams.move",
+        "exam",
+        exam.id,
+        before=before,
+        after={
+            "session_id": plan.session_id,
+            "room_ids": [use.room.id for use in plan.rooms],
+            "manual": exam.manual,
+            "warnings": plan.warnings,
+        },
+    )
+    return exam
+
+
+async def _write_move(session: AsyncSession, plan: adjust.MovePlan) -> None:
+    """The exam's session, rooms and seats, the seats of the rooms it joins and the term's
+    duties as planned; a published timetable goes back to unpublished (publish it again)."""
+    exam = plan.exam
+    exam.session_id = plan.session_id
+    exam.updated_at = clock.now()
+    await session.execute(delete(ExamRoom).where(ExamRoom.exam_id == exam.id))
+    await session.execute(delete(ExamSeat).where(ExamSeat.exam_id == exam.id))
+    for session_id, room_id in plan.reseat:
+        await session.execute(
+            delete(ExamSeat).where(
+                ExamSeat.room_id == room_id,
+                ExamSeat.exam_id.in_(select(Exam.id).where(Exam.session_id == session_id)),
+            )
+        )
+    for position, use in enumerate(plan.rooms):
+        session.add(
+            ExamRoom(exam_id=exam.id, room_id=use.room.id, seats=use.seats, position=position)
+        )
+    if plan.seats:
+        await session.execute(insert(ExamSeat), plan.seats)
+    await adjust.write_duties(session, exam.term_id, plan.duties)
+    plan_row = await session.scalar(select(ExamPlan).where(ExamPlan.term_id == exam.term_id))
+    if plan_row is not None:
+        plan_row.published = False
+    await session.flush()
+
+
+# ---------------------------------------------------------------- unavailable sessions
+
+
+async def check_add_unavailability(
+    session: AsyncSession, principal: Principal, term_id: int, body: UnavailabilityIn
+) -> list[ExamUnavailability]:
+    """A student who cannot sit, or staff who cannot invigilate, in some sessions. Refused
+    (409) when the student already has an exam then (move it first) or when nobody else is
+    free to take over the person's duties; otherwise their duties go to others at once."""
+    term = await queries.term_or_404(session, term_id)
+    errors: list[FieldError] = []
+    field = "number" if body.person_id is None else "person_id"
+    person: PersonRef | None = None
+    if (body.person_id is None) == (body.number is None):
+        errors.append(
+            FieldError("person_id", _("请给出人员（person_id）或学号/工号（number）之一"))
+        )
+    elif body.person_id is not None:
+        person = await users.get_person_ref(session, body.person_id)
+        if person is None:
+            errors.append(FieldError(field, _("人员 {id} 不存在", id=body.person_id)))
+    else:
+        person = await users.find_person_by_login(session, body.number or "")
+        if person is None:
+            errors.append(FieldError(field, _("学号或工号 {n} 不存在", n=body.number)))
+    if person is not None and person.person_type not in (*STUDENT_TYPES, *STAFF_TYPES):
+        errors.append(FieldError(field, _("只能为学生或教职工登记")))
+    elif person is not None and person.status != "active":
+        errors.append(FieldError(field, _("{name} 不在校", name=person.name)))
+    wanted = list(dict.fromkeys(body.session_ids))
+    found = {
+        row.id: row
+        for row in await session.scalars(select(ExamSession).where(ExamSession.id.in_(wanted)))
+    }
+    errors += [
+        FieldError("session_ids", _("场次 {id} 不属于本学期", id=s))
+        for s in wanted
+        if s not in found or found[s].term_id != term.id
+    ]
+    if errors:
+        raise InvalidInput(errors[0].reason, errors=errors)
+    assert person is not None
+    duties = await _unavailability_duties(session, term, person, wanted, found)
+    return await do_add_unavailability(session, principal, term, person, wanted, body, duties)
+
+
+async def _unavailability_duties(
+    session: AsyncSession,
+    term: Term,
+    person: PersonRef,
+    wanted: list[int],
+    found: dict[int, ExamSession],
+) -> adjust.Duties | None:
+    """The duties after the person is away (None when theirs need no change); a student
+    with an exam in one of the sessions is refused."""
+    busy = await session.scalar(
+        select(Exam.id).where(Exam.term_id == term.id, Exam.session_id.in_(wanted)).limit(1)
+    )
+    if busy is None:
+        return None
+    built = await build.build_problem(session, term, [], rooms_in_use=True)
+    solution = await build.stored_solution(session, built)
+    if person.person_type in STUDENT_TYPES:
+        for e, placement in enumerate(solution.placements):
+            exam_id = built.exam_ids[e]
+            when = None if placement is None else built.session_ids[placement.period]
+            if when in wanted and person.id in built.students[exam_id]:
+                row = found[when]
+                raise Conflict.on(
+                    "session_ids",
+                    _(
+                        "{name} 在 {d} {t} 有考试 {course}，请先调整该考试",
+                        name=person.name,
+                        d=row.day,
+                        t=row.starts.strftime("%H:%M"),
+                        course=built.names[exam_id],
+                    ),
+                )
+        return None
+    current = await adjust.current_duties(session, term.id)
+    if not any(s in wanted and person.id in people for (s, _r), people in current.items()):
+        return None
+    try:
+        return await adjust.duties_after(session, built, solution, away={person.id: set(wanted)})
+    except InvigilationError as exc:
+        raise Conflict.on("session_ids", str(exc)) from exc
+
+
+async def do_add_unavailability(
+    session: AsyncSession,
+    principal: Principal,
+    term: Term,
+    person: PersonRef,
+    wanted: list[int],
+    body: UnavailabilityIn,
+    duties: adjust.Duties | None,
+) -> list[ExamUnavailability]:
+    have = {
+        row.session_id: row
+        for row in await session.scalars(
+            select(ExamUnavailability).where(
+                ExamUnavailability.person_id == person.id,
+                ExamUnavailability.session_id.in_(wanted),
+            )
+        )
+    }
+    now = clock.now()
+    rows: list[ExamUnavailability] = []
+    for session_id in wanted:
+        row = have.get(session_id)
+        if row is None:
+            row = ExamUnavailability(
+                term_id=term.id,
+                session_id=session_id,
+                person_id=person.id,
+                created_by=principal.person_id,
+                created_at=now,
+            )
+            session.add(row)
+        row.reason = body.reason
+        rows.append(row)
+    replaced = 0 if duties is None else await adjust.write_duties(session, term.id, duties)
+    await session.flush()
+    audit.record(
+        session,
+        "academic.exams.unavailable_add",
+        "person",
+        person.id,
+        after={
+            "term_id": term.id,
+            "session_ids": wanted,
+            "reason": body.reason,
+            "duties_reassigned": replaced,
+        },
+    )
+    return rows
+
+
+async def check_delete_unavailability(session: AsyncSession, row_id: int) -> ExamUnavailability:
+    row = await session.get(ExamUnavailability, row_id)
+    if row is None:
+        raise NotFound(_("不可考场次登记不存在"))
+    await session.delete(row)
+    await session.flush()
+    audit.record(
+        session,
+        "academic.exams.unavailable_delete",
+        "person",
+        row.person_id,
+        before={"session_id": row.session_id, "reason": row.reason},
+    )
+    return row
 
 
 # ---------------------------------------------------------------- publishing

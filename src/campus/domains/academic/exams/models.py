@@ -1,14 +1,14 @@
 """Tables of exam scheduling (考试安排): a term's exam sessions (考试场次), its exams (one per
 course assessed by exam, all its sections together), where each exam sits (session, rooms),
-seats, invigilators, the scheduling runs and the term's plan (published or not). Private to
-the academic module."""
+seats, invigilators, the sessions people cannot attend, the scheduling runs and the term's plan
+(published or not). Private to the academic module."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Time, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campus.kernel.db import Base, UTCDateTime
@@ -117,6 +117,26 @@ class Invigilation(Base):
     )
     room_id: Mapped[int] = mapped_column(BigId)
     person_id: Mapped[int] = mapped_column(BigId, index=True)
+
+
+class ExamUnavailability(Base):
+    """不可考/不可监考场次: a student who cannot sit an exam, or a member of staff who cannot
+    invigilate, in a session (a competition, a trip). Hard for the solver and the duties."""
+
+    __tablename__ = "acad_exam_unavailable"
+    __table_args__ = (UniqueConstraint("session_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    term_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("acad_term.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("acad_exam_session.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(BigId, index=True)
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ExamRun(Base):

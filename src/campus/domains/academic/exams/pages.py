@@ -1,21 +1,25 @@
-"""Pages of exam scheduling: the registrar's desk (exams, sessions, runs, publishing, the
-overview per session and room), a run's live progress, a printable seat plan, and everyone's
-own exams (a student's timetable with seats, a teacher's duties and courses; phone-friendly)."""
+"""Pages of exam scheduling: the registrar's desk (exams, sessions, unavailable sessions, runs,
+publishing, the overview per session and room), moving one exam by hand (checked live before
+saving), a run's live progress, a printable seat plan, and everyone's own exams (a student's
+timetable with seats, a teacher's duties and courses; phone-friendly)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from campus.domains.academic.exams import actions, queries
+from campus.domains.academic.exams import actions, build, queries
 from campus.domains.academic.exams.schemas import (
     ExamPatch,
     GenerateSessionsIn,
+    MoveCheckOut,
+    MoveIn,
     RunIn,
     SessionIn,
+    UnavailabilityIn,
 )
 from campus.domains.academic.permissions import EXAM_MANAGE
 from campus.domains.academic.rooms.models import Room
@@ -80,6 +84,7 @@ async def desk(
         session_index={s.id: s for s in sessions},
         runs=await queries.runs_of(session, term.id, limit=5),
         overview=await queries.overview(session, term.id),
+        unavailable=await queries.unavailability_out(session, term.id),
         **common(),
     )
 
@@ -203,6 +208,136 @@ async def publish_form(
         flash(request, response, _problem_text(exc), "danger")
     else:
         flash(request, response, _("已发布第 {v} 版考试安排", v=plan.version))
+    return response
+
+
+@router.post("/academic/exams/terms/{term_id}/unavailability")
+async def add_unavailability_form(
+    request: Request,
+    term_id: int,
+    session: SessionDep,
+    principal: Manager,
+    number: Annotated[str, Form()] = "",
+    session_ids: Annotated[list[int] | None, Form()] = None,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    response = _back(term_id, "#unavailable")
+    try:
+        body = UnavailabilityIn.model_validate(
+            {"number": number or None, "session_ids": session_ids or [], "reason": reason}
+        )
+        rows = await actions.check_add_unavailability(session, principal, term_id, body)
+    except (Problem, ValidationError) as exc:
+        flash(request, response, _problem_text(exc), "danger")
+    else:
+        flash(request, response, _("已登记 {n} 个场次", n=len(rows)))
+    return response
+
+
+@router.post("/academic/exams/unavailability/{row_id}/delete")
+async def delete_unavailability_form(
+    request: Request, row_id: int, session: SessionDep, principal: Manager
+) -> Response:
+    row = await actions.check_delete_unavailability(session, row_id)
+    response = _back(row.term_id, "#unavailable")
+    flash(request, response, _("已删除登记"))
+    return response
+
+
+# ---------------------------------------------------------------- moving an exam by hand
+
+
+async def _move_check(
+    session: Any, exam_id: int, session_id: int | None, room_ids: list[int]
+) -> tuple[MoveCheckOut | None, str | None]:
+    """What the move would do, or why it cannot even be checked."""
+    if session_id is None:
+        return None, None
+    try:
+        body = MoveIn.model_validate({"session_id": session_id, "room_ids": room_ids})
+        plan = await actions.preview_move(session, exam_id, body)
+    except (Problem, ValidationError) as exc:
+        return None, _problem_text(exc)
+    return await queries.move_out(session, plan), None
+
+
+@router.get("/academic/exams/exams/{exam_id}/move")
+async def move_page(
+    request: Request,
+    exam_id: int,
+    session: ReadSessionDep,
+    principal: Manager,
+    session_id: int | None = None,
+    room_ids: Annotated[list[int] | None, Query()] = None,
+) -> Response:
+    exam = await actions.exam_or_404(session, exam_id)
+    term = await queries.term_or_404(session, exam.term_id)
+    (out,) = await queries.exams_out(session, term.id, [exam.id])
+    chosen_session = session_id or exam.session_id
+    chosen_rooms = room_ids or [r.room_id for r in out.rooms]
+    check, error = await _move_check(session, exam.id, chosen_session, chosen_rooms)
+    rooms = await build.exam_rooms(session, [])
+    return render(
+        request,
+        "academic/exams/move.html",
+        term=term,
+        exam=out,
+        sessions=await queries.sessions_out(session, term.id),
+        rooms=rooms,
+        chosen_session=chosen_session,
+        chosen_rooms=chosen_rooms,
+        check=check,
+        error=error,
+        **common(),
+    )
+
+
+@router.get("/academic/exams/exams/{exam_id}/move/check")
+async def move_check_partial(
+    request: Request,
+    exam_id: int,
+    session: ReadSessionDep,
+    principal: Manager,
+    session_id: int | None = None,
+    room_ids: Annotated[list[int] | None, Query()] = None,
+) -> Response:
+    check, error = await _move_check(session, exam_id, session_id, room_ids or [])
+    return render(
+        request, "academic/exams/partials/move_check.html", check=check, error=error, **common()
+    )
+
+
+@router.post("/academic/exams/exams/{exam_id}/move")
+async def move_form(
+    request: Request,
+    exam_id: int,
+    session: SessionDep,
+    principal: Manager,
+    session_id: Annotated[int | None, Form()] = None,
+    room_ids: Annotated[list[int] | None, Form()] = None,
+    confirm: Annotated[bool, Form()] = False,
+    fix: Annotated[bool, Form()] = False,
+) -> Response:
+    exam = await actions.exam_or_404(session, exam_id)
+    try:
+        body = MoveIn.model_validate(
+            {"session_id": session_id, "room_ids": room_ids or [], "confirm": confirm, "fix": fix}
+        )
+        await actions.check_move(session, exam.id, body)
+    except (Problem, ValidationError) as exc:
+        query = "&".join(
+            [
+                f"session_id={session_id}" if session_id else "",
+                *(f"room_ids={r}" for r in room_ids or []),
+            ]
+        ).strip("&")
+        response = RedirectResponse(
+            f"/academic/exams/exams/{exam.id}/move?{query}", status_code=303
+        )
+        flash(request, response, _problem_text(exc), "danger")
+        return response
+    response = _back(exam.term_id, "#exams")
+    flash(request, response, _("已调整考试；发布后考生和监考教师才能看到新的安排"))
     return response
 
 

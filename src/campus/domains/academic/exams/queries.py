@@ -1,6 +1,7 @@
 """Reads of exam scheduling: a term's sessions, exams and runs, the registrar's overview per
-session and room, seat plans, a student's own exam timetable, a teacher's duties and the
-exams of their courses, and the rows of the Excel export."""
+session and room, seat plans, people's unavailable sessions, what a manual move would do, a
+student's own exam timetable, a teacher's duties and the exams of their courses, and the rows
+of the Excel export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.exams.adjust import MovePlan
 from campus.domains.academic.exams.models import (
     Exam,
     ExamPlan,
@@ -20,18 +22,24 @@ from campus.domains.academic.exams.models import (
     ExamSeat,
     ExamSection,
     ExamSession,
+    ExamUnavailability,
     Invigilation,
 )
 from campus.domains.academic.exams.schemas import (
     DutyOut,
     ExamOut,
     ExamRoomOut,
+    FieldProblemOut,
+    MoveCheckOut,
+    MoveDutyOut,
+    MoveRoomOut,
     MyExamOut,
     PlanOut,
     RoomSittingOut,
     RunOut,
     SeatOut,
     SessionOut,
+    UnavailabilityOut,
 )
 from campus.domains.academic.offering.models import Section, SectionTeacher
 from campus.domains.academic.rooms.models import Room
@@ -39,6 +47,7 @@ from campus.kernel import tasks
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.users import service as users
+from campus.platform.users.schemas import STUDENT_TYPES
 
 
 async def term_or_404(session: AsyncSession, term_id: int | None) -> Term:
@@ -266,6 +275,73 @@ async def seat_plan(session: AsyncSession, session_id: int, room_id: int) -> lis
             )
         )
     return out
+
+
+# ---------------------------------------------------------------- manual changes
+
+
+async def unavailability_out(
+    session: AsyncSession, term_id: int, ids: list[int] | None = None
+) -> list[UnavailabilityOut]:
+    """The term's unavailable sessions (or those of ``ids``), by session then name."""
+    stmt = select(ExamUnavailability).where(ExamUnavailability.term_id == term_id)
+    if ids is not None:
+        stmt = stmt.where(ExamUnavailability.id.in_(ids or [0]))
+    rows = list(await session.scalars(stmt))
+    people = await users.get_people(session, sorted({r.person_id for r in rows}))
+    by_session = {s.id: s for s in await sessions_out(session, term_id)}
+    out = []
+    for row in rows:
+        person = people.get(row.person_id)
+        out.append(
+            UnavailabilityOut(
+                id=row.id,
+                person_id=row.person_id,
+                name=person.name if person else str(row.person_id),
+                number=person.number if person else None,
+                role="student" if person and person.person_type in STUDENT_TYPES else "staff",
+                session=by_session[row.session_id],
+                reason=row.reason,
+                created_at=row.created_at,
+            )
+        )
+    return sorted(out, key=lambda u: (u.session.day, u.session.starts, u.name))
+
+
+async def move_out(session: AsyncSession, plan: MovePlan) -> MoveCheckOut:
+    """What a planned move would do, for the registrar to see before saving."""
+    target = await session.get(ExamSession, plan.session_id) if plan.session_id else None
+    return MoveCheckOut(
+        exam_id=plan.exam.id,
+        ok=plan.ok,
+        problems=[FieldProblemOut(field=e.field, reason=str(e.reason)) for e in plan.problems],
+        warnings=plan.warnings,
+        session=SessionOut.model_validate(target) if target else None,
+        rooms=[
+            MoveRoomOut(
+                room_id=use.room.id,
+                code=use.room.code,
+                name=use.room.name,
+                capacity=use.room.seats,
+                seats=use.seats,
+                taken=use.taken,
+                exams=use.exams,
+            )
+            for use in plan.rooms
+        ],
+        invigilators=[
+            MoveDutyOut(
+                room_id=use.room.id,
+                room=use.room.code,
+                invigilators=[
+                    plan.names.get(p, str(p))
+                    for p in plan.duties.get((plan.session_id or 0, use.room.id), ())
+                ],
+            )
+            for use in plan.rooms
+        ],
+        soft_delta=plan.soft_delta,
+    )
 
 
 # ---------------------------------------------------------------- people's own views

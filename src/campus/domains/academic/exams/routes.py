@@ -1,6 +1,7 @@
 """JSON API of exam scheduling, /api/v1/academic/exams/...: a term's exams and sessions
-(generated, edited), scheduling runs and their progress, publishing, the overview per session
-and room, seat plans, the Excel export; and everyone's own exams and duties."""
+(generated, edited), people's unavailable sessions, scheduling runs and their progress, moving
+one exam by hand (checked first), publishing, the overview per session and room, seat plans,
+the Excel export; and everyone's own exams and duties."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from campus.domains.academic.exams.schemas import (
     ExamPatch,
     GeneratedOut,
     GenerateSessionsIn,
+    MoveCheckOut,
+    MoveIn,
     MyExamOut,
     PlanOut,
     RoomSittingOut,
@@ -23,6 +26,8 @@ from campus.domains.academic.exams.schemas import (
     SeatOut,
     SessionIn,
     SessionOut,
+    UnavailabilityIn,
+    UnavailabilityOut,
 )
 from campus.domains.academic.permissions import EXAM_MANAGE
 from campus.kernel.context import Principal
@@ -93,6 +98,50 @@ async def update_session(
 async def delete_session(session_id: int, session: SessionDep, principal: Manager) -> Response:
     await actions.check_delete_session(session, session_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/terms/{term_id}/unavailability",
+    response_model=list[UnavailabilityOut],
+    summary="不可考与不可监考场次",
+)
+async def list_unavailability(
+    term_id: int, session: ReadSessionDep, principal: Manager
+) -> list[UnavailabilityOut]:
+    term = await queries.term_or_404(session, term_id)
+    return await queries.unavailability_out(session, term.id)
+
+
+@router.post(
+    "/terms/{term_id}/unavailability",
+    response_model=list[UnavailabilityOut],
+    status_code=201,
+    summary="登记不可考或不可监考场次",
+)
+async def add_unavailability(
+    term_id: int, body: UnavailabilityIn, session: SessionDep, principal: Manager
+) -> list[UnavailabilityOut]:
+    rows = await actions.check_add_unavailability(session, principal, term_id, body)
+    return await queries.unavailability_out(session, term_id, [r.id for r in rows])
+
+
+@router.delete("/unavailability/{row_id}", status_code=204, summary="删除不可考场次登记")
+async def delete_unavailability(row_id: int, session: SessionDep, principal: Manager) -> Response:
+    await actions.check_delete_unavailability(session, row_id)
+    return Response(status_code=204)
+
+
+@router.post("/exams/{exam_id}/move/check", response_model=MoveCheckOut, summary="检查调整考试")
+async def check_move(
+    exam_id: int, body: MoveIn, session: ReadSessionDep, principal: Manager
+) -> MoveCheckOut:
+    return await queries.move_out(session, await actions.preview_move(session, exam_id, body))
+
+
+@router.post("/exams/{exam_id}/move", response_model=ExamOut, summary="调整考试（场次、考场）")
+async def move(exam_id: int, body: MoveIn, session: SessionDep, principal: Manager) -> ExamOut:
+    exam = await actions.check_move(session, exam_id, body)
+    return (await queries.exams_out(session, exam.term_id, [exam.id]))[0]
 
 
 # ---------------------------------------------------------------- runs and publishing

@@ -2,8 +2,10 @@
 the database, solved in a spawned process with live progress (phase, exams left, best cost,
 the cost curve), checked by the engine's independent scorer, then seated (``seating``) and
 given invigilators (``invigilators``: the sections' teachers first, the owning colleges' staff
-when they are not enough). Everything is stored in one transaction; an infeasible outcome
-stores nothing but the engine's reasons."""
+when they are not enough; nobody in a session they are unavailable). Exams fixed by hand keep
+their session and rooms but are seated again with the exams that share their rooms.
+Everything is stored in one transaction; an infeasible outcome stores nothing but the engine's
+reasons."""
 
 from __future__ import annotations
 
@@ -187,7 +189,8 @@ def _arrange(
     (period index, room index, students)."""
     by_period: dict[int, list[int]] = defaultdict(list)
     for e, placement in enumerate(placements):
-        by_period[placement[0]].append(e)
+        if placement[1]:  # an exam held outside the exam rooms has no seats here
+            by_period[placement[0]].append(e)
     seats: list[dict[str, Any]] = []
     sittings_used: list[tuple[int, int, int]] = []
     for period, exams in sorted(by_period.items()):
@@ -223,33 +226,49 @@ def _arrange(
     return seats, sittings_used
 
 
+async def invigilator_pool(
+    session: Any, built: build.Built
+) -> tuple[list[int], list[int], dict[int, frozenset[int]]]:
+    """Who may invigilate the exams of ``built``: the sections' teachers who are staff, then
+    everyone on the staff of the owning colleges; and each one's unavailable periods."""
+    teachers: list[int] = []
+    for exam_id in built.exam_ids:
+        teachers += [p for p in built.teachers.get(exam_id, []) if p not in teachers]
+    staff = await users.people_of_types(session, teachers, STAFF_TYPES)
+    cache: dict[int, int] = {}
+    colleges = sorted({await _college_of(session, o, cache) for o in built.owners.values()})
+    others = await users.people_in_groups(session, org_unit_ids=colleges, person_types=STAFF_TYPES)
+    everyone = list(staff) + [p for p in others if p not in staff]
+    period_of = {sid: i for i, sid in enumerate(built.session_ids)}
+    away = await build.unavailable_of(session, built.term_id)
+    unavailable = {
+        p: frozenset(period_of[s] for s in away.get(p, ()) if s in period_of) for p in everyone
+    }
+    return staff, everyone, unavailable
+
+
 async def _invigilate(
     session: Any, built: build.Built, placements: list[Any], used: list[tuple[int, int, int]]
 ) -> list[tuple[str, ...]]:
     """Invigilators of each room-session: the teachers of the exams' sections first; the staff
     of the owning colleges join when the teachers are not enough."""
-    teachers: list[int] = []
-    for exam_id in built.exam_ids:
-        teachers += [p for p in built.teachers.get(exam_id, []) if p not in teachers]
-    staff = await users.people_of_types(session, teachers, STAFF_TYPES)
+    staff, everyone, unavailable = await invigilator_pool(session, built)
     sessions = [Session(period=p, room=str(built.rooms[r].id), students=n) for p, r, n in used]
-    names = {
-        i: f"{built.problem.periods[i].date} {built.problem.periods[i].start:%H:%M}"
-        for i in range(len(built.problem.periods))
-    }
-    pool = [Invigilator(str(p)) for p in staff]
+    names = period_names(built)
+
+    def pool(people: list[int]) -> list[Invigilator]:
+        return [Invigilator(str(p), unavailable[p]) for p in people]
+
     try:
-        return assign_invigilators(sessions, pool, period_names=names)
+        return assign_invigilators(sessions, pool(staff), period_names=names)
     except InvigilationError:
         pass
-    cache: dict[int, int] = {}
-    colleges = sorted({await _college_of(session, o, cache) for o in built.owners.values()})
-    others = await users.people_in_groups(session, org_unit_ids=colleges, person_types=STAFF_TYPES)
-    everyone = list(staff) + [p for p in others if p not in staff]
-    duties = assign_invigilators(
-        sessions, [Invigilator(str(p)) for p in everyone], period_names=names
-    )
-    return _teachers_first(built, placements, sessions, duties, set(staff))
+    duties = assign_invigilators(sessions, pool(everyone), period_names=names)
+    return _teachers_first(built, placements, sessions, duties, set(staff), unavailable)
+
+
+def period_names(built: build.Built) -> dict[int, str]:
+    return {i: f"{p.date} {p.start:%H:%M}" for i, p in enumerate(built.problem.periods)}
 
 
 def _teachers_first(
@@ -258,9 +277,10 @@ def _teachers_first(
     sessions: list[Session],
     duties: list[tuple[str, ...]],
     staff: set[int],
+    unavailable: dict[int, frozenset[int]],
 ) -> list[tuple[str, ...]]:
     """Give a period's duties held by colleagues to the teachers of that period's exams who
-    are still free then (nobody is ever in two rooms at once)."""
+    are still free then (nobody is ever in two rooms at once, nor on duty when unavailable)."""
     teachers_of: dict[int, list[str]] = defaultdict(list)
     for e, placement in enumerate(placements):
         for person in built.teachers.get(built.exam_ids[e], []):
@@ -275,7 +295,11 @@ def _teachers_first(
         for slot, holder in enumerate(out[index]):
             if holder in teacher_ids:
                 continue
-            free = [t for t in teachers_of[s.period] if t not in busy[s.period]]
+            free = [
+                t
+                for t in teachers_of[s.period]
+                if t not in busy[s.period] and s.period not in unavailable[int(t)]
+            ]
             if free:
                 out[index][slot] = free[0]
                 busy[s.period].discard(holder)
@@ -333,6 +357,8 @@ async def _replace(
     )
     await session.execute(delete(ExamRoom).where(ExamRoom.exam_id.in_(scheduled)))
     await session.execute(delete(ExamSeat).where(ExamSeat.exam_id.in_(scheduled)))
+    # the fixed exams keep their rooms but are seated again, with those sharing them
+    await session.execute(delete(ExamSeat).where(ExamSeat.exam_id.in_(list(built.fixed) or [0])))
     await session.execute(delete(Invigilation).where(Invigilation.term_id == term_id))
     now = clock.now()
     for exam in await session.scalars(
@@ -343,9 +369,11 @@ async def _replace(
     for e, exam_id in enumerate(built.exam_ids):
         period, rooms, counts = placements[e]
         exam = await session.get(Exam, exam_id)
-        exam.session_id = built.session_ids[period]
         exam.students = len(built.students[exam_id])
         exam.updated_at = now
+        if exam_id in built.fixed:
+            continue
+        exam.session_id = built.session_ids[period]
         for position, (r, count) in enumerate(zip(rooms, counts, strict=True)):
             session.add(
                 ExamRoom(exam_id=exam_id, room_id=built.rooms[r].id, seats=count, position=position)

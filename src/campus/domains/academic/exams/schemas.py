@@ -60,6 +60,71 @@ class ExamPatch(_Input):
     session_id: int | None = Field(None, description="手工安排的场次（仅手工安排的考试）")
 
 
+class MoveIn(_Input):
+    """Move one exam by hand: to a session, in rooms filled in the order given."""
+
+    session_id: int = Field(description="目标场次")
+    room_ids: list[int] = Field(
+        default_factory=list, max_length=20, description="考场（按顺序安排考生），缺省保持原考场"
+    )
+    confirm: bool = Field(False, description="已知晓提醒（连考等），仍然调整")
+    fix: bool = Field(False, description="固定：设为手工安排，重新安排时保留在此")
+
+
+class FieldProblemOut(BaseModel):
+    field: str
+    reason: str
+
+
+class MoveRoomOut(BaseModel):
+    room_id: int
+    code: str
+    name: str
+    capacity: int
+    seats: int  # this exam's students there
+    taken: int  # seats held by the session's other exams
+    exams: list[str]  # those other exams
+
+
+class MoveDutyOut(BaseModel):
+    room_id: int
+    room: str
+    invigilators: list[str]
+
+
+class MoveCheckOut(BaseModel):
+    """What a move would do: refused while it has ``problems``; ``warnings`` need ``confirm``."""
+
+    exam_id: int
+    ok: bool
+    problems: list[FieldProblemOut]
+    warnings: list[str]
+    session: SessionOut | None
+    rooms: list[MoveRoomOut]
+    invigilators: list[MoveDutyOut]
+    soft_delta: int
+
+
+class UnavailabilityIn(_Input):
+    """Sessions a student cannot sit or a member of staff cannot invigilate."""
+
+    person_id: int | None = Field(None, description="人员（或给出学号/工号 number）")
+    number: str | None = Field(None, min_length=1, max_length=32, description="学号或工号")
+    session_ids: list[int] = Field(min_length=1, max_length=60, description="场次")
+    reason: str = Field("", max_length=100, description="原因，如参加竞赛、出差")
+
+
+class UnavailabilityOut(BaseModel):
+    id: int
+    person_id: int
+    name: str
+    number: str | None
+    role: str  # "student" (不可考) or "staff" (不可监考)
+    session: SessionOut
+    reason: str
+    created_at: datetime
+
+
 class ExamRoomOut(BaseModel):
     room_id: int
     code: str

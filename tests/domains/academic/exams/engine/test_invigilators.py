@@ -9,6 +9,7 @@ from campus.domains.academic.exams.engine.invigilators import (
     Invigilator,
     Session,
     assign_invigilators,
+    repair_invigilators,
 )
 
 
@@ -80,3 +81,34 @@ def test_property_no_double_booking_and_fair_within_one(
     out = assign_invigilators(sessions, staff, seed=seed)
     load = check(sessions, staff, out)
     assert max(load[p.id] for p in staff) - min(load[p.id] for p in staff) <= 1
+
+
+def test_repair_keeps_valid_duties_and_replaces_only_the_rest() -> None:
+    sessions = [Session(0, "A", 80), Session(0, "B", 20), Session(1, "A", 80)]
+    staff = [
+        Invigilator("T1", frozenset({1})),  # now away in period 1
+        Invigilator("T2"),
+        Invigilator("T3"),
+        Invigilator("T4"),
+        Invigilator("T5"),
+    ]
+    current = [("T2", "T3"), ("T2",), ("T1", "T4")]  # T2 twice in period 0: B loses T2
+    out = repair_invigilators(sessions, current, staff, prefer={0: ["T5"]})
+    check(sessions, staff, out)
+    assert out[0] == ("T2", "T3")  # untouched
+    assert out[1] == ("T5",)  # the preferred one first
+    assert out[2][0] == "T4" and out[2][1] != "T1"  # T1 is away: only that place changes
+    # a new room-session (an exam moved there) gets people free then, the least-loaded first
+    grown = [*sessions, Session(1, "C", 10)]
+    again = repair_invigilators(grown, [*out, ()], staff)
+    check(grown, staff, again)
+    assert again[:3] == out
+
+
+def test_repair_says_when_nobody_is_free() -> None:
+    sessions = [Session(0, "A", 80), Session(0, "B", 80)]
+    staff = [Invigilator("T1"), Invigilator("T2"), Invigilator("T3", frozenset({0}))]
+    with pytest.raises(InvigilationError, match="时段 第1场 需要 4 名监考人员，只有 2 名有空"):
+        repair_invigilators(sessions, [("T1", "T2"), ()], staff, period_names={0: "第1场"})
+    with pytest.raises(ValueError, match="不符"):
+        repair_invigilators(sessions, [()], staff)

@@ -134,6 +134,8 @@ def test_hard_violations_each_count() -> None:
         "duration": 1,
         "period_constraints": 3,
         "room_exclusive": 1,
+        "unavailable": 0,
+        "fixed": 0,
     }
     assert not s.feasible
 
@@ -155,3 +157,24 @@ def test_split_exam_fills_rooms_in_order() -> None:
     assert s.soft["room_penalty"] == 2 * 20
     explicit = Solution((Placement(0, (0, 1), seats=(95, 10)), Placement(0, (1,))))
     assert score(p, explicit).hard["capacity"] == 1  # 11 students in 10 seats
+
+
+def test_unavailable_students_and_moved_fixed_exams_are_hard() -> None:
+    exams = [Exam(60, (1, 2, 3)), Exam(60, (2, 4)), Exam(60, (5,))]
+    p = problem(
+        exams,
+        unavailable={2: frozenset({0, 1}), 3: frozenset({0}), 4: frozenset({3})},
+        fixed={2: Placement(3, ())},  # held outside the exam rooms
+    )
+    # exam 0 in period 0: students 2 and 3 are away; exam 1 in period 1: student 2 is away
+    s = score(p, Solution((Placement(0, (0,)), Placement(1, (0,)), Placement(3, ()))))
+    assert s.hard["unavailable"] == 3 and s.hard["fixed"] == 0
+    s = score(p, Solution((Placement(2, (0,)), Placement(4, (0,)), Placement(4, ()))))
+    assert s.hard["unavailable"] == 0 and s.hard["fixed"] == 1
+    # a split exam is fixed when the same rooms hold the same numbers
+    split = problem(
+        [Exam(60, tuple(range(105)), max_rooms=2)], fixed={0: Placement(0, (0, 1), (100, 5))}
+    )
+    assert score(split, Solution((Placement(0, (0, 1)),))).hard["fixed"] == 0
+    assert score(split, Solution((Placement(0, (0, 1), (95, 10)),))).hard["fixed"] == 1
+    assert score(split, Solution((Placement(0, (1, 0), (5, 100)),))).hard["fixed"] == 1

@@ -3,6 +3,7 @@ when there is none."""
 
 import random
 import time
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,8 +13,10 @@ from campus.domains.academic.exams.engine.problem import (
     ExamProblem,
     Kind,
     PeriodConstraint,
+    Placement,
     Room,
     Weightings,
+    seats_per_room,
 )
 from campus.domains.academic.exams.engine.scoring import score
 from campus.domains.academic.exams.engine.solve import Progress, diagnose, solve
@@ -203,3 +206,121 @@ def test_any_answer_is_what_the_scorer_says(problem: ExamProblem) -> None:
         assert checked.soft_total == result.cost
     else:
         assert result.reasons
+
+
+def test_unavailable_students_and_fixed_exams_are_planned_around() -> None:
+    base = campus_term()
+    away = {s: frozenset({1, 2, 3}) for s in base.exams[4].students[:30]}
+    away[base.exams[7].students[0]] = frozenset(range(9, 15))
+    fixed = {
+        3: Placement(0, ()),  # organised outside the exam rooms, by hand
+        5: Placement(7, (0,)),  # fixed by the registrar in room A101
+    }
+    problem = replace(base, unavailable=away, fixed=fixed)
+    assert diagnose(problem) == []
+    result = solve(problem, seconds=1.5, seed=3)
+    assert result.feasible and result.solution is not None
+    checked = score(problem, result.solution)
+    assert checked.hard_total == 0 and checked.soft_total == result.cost
+    placements = result.solution.placements
+    assert placements[3] == fixed[3] and placements[5] == fixed[5]
+    for e, exam in enumerate(problem.exams):
+        placement = placements[e]
+        assert placement is not None
+        for s in exam.students:
+            assert placement.period not in away.get(s, frozenset())
+        for f, pinned in fixed.items():
+            if f != e and set(exam.students) & set(problem.exams[f].students):
+                assert placement.period != pinned.period
+    # nobody else is put in room A101 beyond its seats while exam 5 holds it
+    room_use = sum(
+        seats
+        for e, p in enumerate(placements)
+        if p is not None and p.period == 7
+        for r, seats in zip(p.rooms, seats_per_room(problem, e, p), strict=True)
+        if r == 0
+    )
+    assert room_use <= problem.rooms[0].capacity
+
+
+def test_impossible_fixed_and_unavailable_periods_give_reasons() -> None:
+    days = periods([2, 1])
+    cases = {
+        "都固定在时段 1": ExamProblem(
+            exams=(Exam(60, (1, 2)), Exam(60, (2, 3))),
+            periods=days,
+            rooms=(Room(10),),
+            fixed={0: Placement(0, (0,)), 1: Placement(0, ())},
+        ),
+        "有 1 名学生在该时段不能考试": ExamProblem(
+            exams=(Exam(60, (1, 2)),),
+            periods=days,
+            rooms=(Room(10),),
+            unavailable={2: frozenset({1})},
+            fixed={0: Placement(1, (0,))},
+        ),
+        "超过其 10 个座位": ExamProblem(
+            exams=(Exam(60, tuple(range(6))), Exam(60, tuple(range(10, 16)))),
+            periods=days,
+            rooms=(Room(10),),
+            fixed={0: Placement(2, (0,)), 1: Placement(2, (0,))},
+        ),
+        "在任何时段都无法安排": ExamProblem(
+            exams=(Exam(60, (1, 2)), Exam(60, (2, 3))),
+            periods=days,
+            rooms=(Room(10),),
+            unavailable={3: frozenset({1, 2})},
+            fixed={0: Placement(0, ())},
+        ),
+        "固定的时段 9 不存在": ExamProblem(
+            exams=(Exam(60, (1,)),), periods=days, rooms=(Room(10),), fixed={0: Placement(8, ())}
+        ),
+        "固定的各考场人数": ExamProblem(
+            exams=(Exam(60, (1, 2, 3)),),
+            periods=days,
+            rooms=(Room(10), Room(10)),
+            fixed={0: Placement(0, (0, 1), (1, 1))},
+        ),
+    }
+    for words, problem in cases.items():
+        result = solve(problem, seconds=5)
+        assert not result.feasible and result.solution is None
+        assert any(words in reason for reason in result.reasons), (words, result.reasons)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_problems(), st.data())
+def test_fixing_part_of_an_answer_and_adding_unavailability(
+    problem: ExamProblem, data: st.DataObject
+) -> None:
+    first = solve(problem, seconds=0.05)
+    if not first.feasible or first.solution is None:
+        return
+    n = len(problem.exams)
+    pinned = data.draw(st.sets(st.integers(0, n - 1), max_size=n))
+    students = sorted({s for e in problem.exams for s in e.students})
+    away = data.draw(
+        st.dictionaries(
+            st.sampled_from(students),
+            st.frozensets(st.integers(0, len(problem.periods) - 1), max_size=2),
+            max_size=4,
+        )
+        if students
+        else st.just({})
+    )
+    placements = first.solution.placements
+    again = replace(
+        problem,
+        fixed={e: p for e in pinned if (p := placements[e]) is not None},
+        unavailable=away,
+    )
+    result = solve(again, seconds=0.05, seed=1)
+    if result.feasible:
+        assert result.solution is not None
+        checked = score(again, result.solution)
+        assert checked.hard_total == 0, checked.hard
+        assert checked.soft_total == result.cost
+    else:
+        assert result.reasons
+    if not away:  # the first answer itself is still a solution: the fixes alone are consistent
+        assert diagnose(again) == []

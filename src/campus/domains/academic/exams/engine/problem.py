@@ -9,11 +9,17 @@ several rooms (``max_rooms`` > 1) when no single room seats them all. ITC-2007 e
 one room. A *period* is one exam slot (date, start, duration); periods with the same date form a
 day, consecutive periods of a day are "in a row". Rooms are counted in exam seats (考试座位),
 usually about half the teaching seats.
+
+Two campus additions to the competition's model, both hard: ``unavailable`` gives the periods a
+student cannot sit any exam (a competition, a hospital stay), and ``fixed`` pins exams to a
+placement made by hand (the registrar's, or an exam organised outside the solver: then with no
+rooms), which the solver never changes and plans the other exams around.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -84,6 +90,10 @@ class ExamProblem:
     room_exclusive: frozenset[int] = frozenset()  # exams alone in their room(s)
     weightings: Weightings = field(default_factory=Weightings)
     name: str = ""
+    # student → the periods they cannot sit any exam
+    unavailable: Mapping[StudentId, frozenset[int]] = field(default_factory=dict)
+    # exam → the placement it keeps (rooms may be empty: held outside the exam rooms)
+    fixed: Mapping[int, Placement] = field(default_factory=dict)
 
     @cached_property
     def days(self) -> tuple[int, ...]:
@@ -136,3 +146,13 @@ def seats_per_room(problem: ExamProblem, exam: int, placement: Placement) -> tup
         out.append(take)
         left -= take
     return tuple(out)
+
+
+def same_placement(problem: ExamProblem, exam: int, one: Placement, other: Placement) -> bool:
+    """Whether two placements of ``exam`` put it in the same period and rooms with the same
+    number of its students in each."""
+    return (
+        one.period == other.period
+        and one.rooms == other.rooms
+        and seats_per_room(problem, exam, one) == seats_per_room(problem, exam, other)
+    )

@@ -5,7 +5,9 @@ separate from the solver's incremental bookkeeping so that each checks the other
 
 Hard (each occurrence counts 1, "distance to feasibility"): a student with k > 1 exams in one
 period (k - 1); a room-period with more students than seats; an exam longer than its period; a
-violated period constraint; a room-exclusive exam sharing a room; an exam not placed.
+violated period constraint; a room-exclusive exam sharing a room; an exam not placed; a student
+in an exam during one of their unavailable periods (per student and exam); a fixed exam not at
+its fixed placement.
 
 Soft: for each student and each pair of their exams on distinct periods of one day, adjacent →
 ``two_in_a_row``, not adjacent (only possible on days of 3+ periods) → ``two_in_a_day``; each pair
@@ -19,9 +21,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .problem import ExamProblem, Kind, Solution, StudentId, seats_per_room
+from .problem import ExamProblem, Kind, Solution, StudentId, same_placement, seats_per_room
 
-HARD = ("unplaced", "conflicts", "capacity", "duration", "period_constraints", "room_exclusive")
+HARD = (
+    "unplaced",
+    "conflicts",
+    "capacity",
+    "duration",
+    "period_constraints",
+    "room_exclusive",
+    "unavailable",
+    "fixed",
+)
 SOFT = (
     "two_in_a_row",
     "two_in_a_day",
@@ -71,6 +82,11 @@ def score(problem: ExamProblem, solution: Solution) -> Score:
         for student in problem.exams[exam].students:
             exams_of[student].append(placement.period)
             periods_of[student].add(placement.period)
+            if placement.period in problem.unavailable.get(student, ()):
+                hard["unavailable"] += 1
+        pinned = problem.fixed.get(exam)
+        if pinned is not None and not same_placement(problem, exam, pinned, placement):
+            hard["fixed"] += 1
         for room, seats in zip(
             placement.rooms, seats_per_room(problem, exam, placement), strict=True
         ):

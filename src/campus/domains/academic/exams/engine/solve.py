@@ -11,6 +11,10 @@
    matrix ``cost[exam, period]`` of the student-pair cost each exam would have in each period,
    updated with numpy when a move is made.
 
+Fixed exams (``problem.fixed``) are placed first and never move: every other period is closed
+to them, and the period of a fixed exam is closed to the exams sharing students with it, as are
+students' unavailable periods (``problem.unavailable``) to their exams.
+
 Students' exam pairs cost ``count · W[p, q]`` where ``W`` adds two-in-a-row, two-in-a-day and
 period spread for periods ``p`` and ``q``; this is the same as the per-student rules of
 ``scoring`` when no student sits two exams in one period. The best timetable is kept at every
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .problem import ExamProblem, Kind, Placement, Solution
+from .problem import ExamProblem, Kind, Placement, Solution, seats_per_room
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -74,9 +78,15 @@ def diagnose(problem: ExamProblem) -> list[str]:
         reasons.append("没有任何考场")
     if reasons:
         return reasons
+    fixed_reasons = _check_fixed(problem)
+    if fixed_reasons:
+        return fixed_reasons
     longest = max(p.duration for p in periods)
     capacities = sorted((r.capacity for r in rooms), reverse=True)
+    closed = _closed_periods(problem)
     for index, exam in enumerate(exams):
+        if index in problem.fixed:
+            continue  # checked above, in the placement given
         if exam.duration > longest:
             reasons.append(
                 f"{_label(problem, index)} 时长 {exam.duration} 分钟，"
@@ -87,6 +97,13 @@ def diagnose(problem: ExamProblem) -> list[str]:
             how = "最大考场" if exam.max_rooms <= 1 else f"最大的 {exam.max_rooms} 个考场合计"
             reasons.append(
                 f"{_label(problem, index)} 有 {exam.size} 名学生，{how}只有 {seats} 个座位"
+            )
+        if exam.duration <= longest and all(
+            q in closed[index] or exam.duration > p.duration for q, p in enumerate(periods)
+        ):
+            reasons.append(
+                f"{_label(problem, index)} 在任何时段都无法安排：其余时段都被学生的不可考时段"
+                "或与其有共同学生的已固定考试占用"
             )
     groups = _Groups(len(exams))
     for c in problem.constraints:
@@ -178,6 +195,125 @@ def diagnose(problem: ExamProblem) -> list[str]:
                 )
                 break
     return reasons
+
+
+def _period_label(problem: ExamProblem, period: int) -> str:
+    p = problem.periods[period]
+    return f"时段 {period + 1}（{p.date} {p.start:%H:%M}）"
+
+
+def _check_fixed(problem: ExamProblem) -> list[str]:
+    """Reasons the fixed placements alone make a timetable impossible (they never move)."""
+    reasons: list[str] = []
+    n, np_, nr = len(problem.exams), len(problem.periods), len(problem.rooms)
+    in_room: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    at: dict[int, list[int]] = defaultdict(list)
+    for e, placement in sorted(problem.fixed.items()):
+        if not 0 <= e < n:
+            reasons.append(f"固定的考试 #{e} 不存在")
+            continue
+        name = _label(problem, e)
+        if not 0 <= placement.period < np_:
+            reasons.append(f"{name} 固定的时段 {placement.period + 1} 不存在")
+            continue
+        if any(not 0 <= r < nr for r in placement.rooms) or len(set(placement.rooms)) != len(
+            placement.rooms
+        ):
+            reasons.append(f"{name} 固定的考场不存在或重复")
+            continue
+        seats = seats_per_room(problem, e, placement)
+        if placement.rooms and (
+            len(seats) != len(placement.rooms) or sum(seats) != problem.exams[e].size
+        ):
+            reasons.append(f"{name} 固定的各考场人数与其 {problem.exams[e].size} 名学生不符")
+            continue
+        where = _period_label(problem, placement.period)
+        if problem.exams[e].duration > problem.periods[placement.period].duration:
+            reasons.append(f"{name} 固定在{where}，但时长超过该时段")
+        away = [
+            s
+            for s in problem.exams[e].students
+            if placement.period in problem.unavailable.get(s, ())
+        ]
+        if away:
+            reasons.append(f"{name} 固定在{where}，但有 {len(away)} 名学生在该时段不能考试")
+        for r, count in zip(placement.rooms, seats, strict=True):
+            in_room[placement.period, r].append((e, count))
+        at[placement.period].append(e)
+    for (period, r), held in sorted(in_room.items()):
+        room = problem.rooms[r]
+        if sum(count for _e, count in held) > room.capacity:
+            reasons.append(
+                f"固定在{_period_label(problem, period)}的考试在考场 {room.id or r} "
+                f"超过其 {room.capacity} 个座位"
+            )
+        if len(held) > 1 and any(e in problem.room_exclusive for e, _c in held):
+            reasons.append(
+                f"固定在{_period_label(problem, period)}的考试在考场 {room.id or r} "
+                "与须单独使用考场的考试同场"
+            )
+    for period, together in sorted(at.items()):
+        for i, a in enumerate(together):
+            for b in together[i + 1 :]:
+                shared = len(set(problem.exams[a].students) & set(problem.exams[b].students))
+                if shared:
+                    reasons.append(
+                        f"{_label(problem, a)} 与 {_label(problem, b)} 都固定在"
+                        f"{_period_label(problem, period)}，但有 {shared} 名共同学生"
+                    )
+    for c in problem.constraints:
+        one, other = problem.fixed.get(c.first), problem.fixed.get(c.second)
+        if one is None or other is None or c.first == c.second:
+            continue
+        ok = {
+            Kind.AFTER: one.period > other.period,
+            Kind.EXAM_COINCIDENCE: one.period == other.period,
+            Kind.EXCLUSION: one.period != other.period,
+        }[c.kind]
+        if not ok:
+            reasons.append(
+                f"{_label(problem, c.first)} 与 {_label(problem, c.second)} 的固定时段"
+                "违反二者之间的时段约束"
+            )
+    return reasons
+
+
+def _closed_periods(problem: ExamProblem) -> list[set[int]]:
+    """The periods closed to each exam besides those too short for it: its students'
+    unavailable periods and the periods of the fixed exams it shares students with (or must be
+    apart from); a fixed exam, and what must coincide with it, have only its own period open."""
+    n, np_ = len(problem.exams), len(problem.periods)
+    closed: list[set[int]] = [set() for _ in range(n)]
+    if problem.unavailable:
+        for e, exam in enumerate(problem.exams):
+            for s in exam.students:
+                closed[e].update(problem.unavailable.get(s, ()))
+    if not problem.fixed:
+        return closed
+    groups = _Groups(n)
+    for c in problem.constraints:
+        if c.kind is Kind.EXAM_COINCIDENCE:
+            groups.union(c.first, c.second)
+    members = groups.members()
+    holders: dict[object, list[int]] = defaultdict(list)  # student → fixed exams
+    for f in problem.fixed:
+        for s in problem.exams[f].students:
+            holders[s].append(f)
+    for f, placement in problem.fixed.items():
+        for m in members[groups.find(f)]:
+            closed[m].update(q for q in range(np_) if q != placement.period)
+    for e, exam in enumerate(problem.exams):
+        if e in problem.fixed:
+            continue
+        for s in exam.students:
+            for f in holders.get(s, ()):
+                closed[e].add(problem.fixed[f].period)
+    for c in problem.constraints:
+        if c.kind is Kind.EXCLUSION and c.first != c.second:
+            for a, b in ((c.first, c.second), (c.second, c.first)):
+                if a in problem.fixed and b not in problem.fixed:
+                    closed[b].add(problem.fixed[a].period)
+    return closed
 
 
 class _Groups:
@@ -278,9 +414,15 @@ class _State:
         self.dur = [e.duration for e in exams]
         self.exclusive = [e in problem.room_exclusive for e in range(n)]
         self.max_rooms = [max(1, e.max_rooms) for e in exams]
+        closed = _closed_periods(problem)
         self.allowed = np.array(
-            [[e.duration <= p.duration for p in periods] for e in exams], dtype=bool
+            [
+                [e.duration <= p.duration and q not in closed[i] for q, p in enumerate(periods)]
+                for i, e in enumerate(exams)
+            ],
+            dtype=bool,
         ).reshape(n, np_)
+        self.fixed = [e in problem.fixed for e in range(n)]
         self.allowed_list = [[q for q in range(np_) if self.allowed[e, q]] for e in range(n)]
         self.pp = [p.penalty for p in periods]
         front = [0] * n
@@ -449,10 +591,15 @@ class _State:
         return list(zip(self.period, self.rooms, self.seats, strict=True))
 
     def solution(self, snap: list[tuple[int, tuple[int, ...], tuple[int, ...]]]) -> Solution:
+        fixed = self.problem.fixed
         return Solution(
             placements=tuple(
-                None if p < 0 else Placement(period=p, rooms=r, seats=s if len(r) > 1 else ())
-                for p, r, s in snap
+                None
+                if p < 0
+                else fixed[e]
+                if e in fixed
+                else Placement(period=p, rooms=r, seats=s if len(r) > 1 else ())
+                for e, (p, r, s) in enumerate(snap)
             )
         )
 
@@ -497,8 +644,14 @@ class _Clock:
 def _construct(state: _State, rng: random.Random, clock: _Clock) -> int:
     """Place every exam (iterative forward search). Returns the iterations used."""
     n = state.n
-    unplaced: set[int] = {g for g in set(state.group_of)}
-    group_members: dict[int, list[int]] = {state.group_of[e]: state.members[e] for e in range(n)}
+    problem = state.problem
+    for e, pinned in sorted(problem.fixed.items()):
+        state.place(e, pinned.period, pinned.rooms, seats_per_room(problem, e, pinned))
+    # a group's members still to place (the fixed ones are in already)
+    group_members: dict[int, list[int]] = {
+        state.group_of[e]: [m for m in state.members[e] if not state.fixed[m]] for e in range(n)
+    }
+    unplaced: set[int] = {g for g, ms in group_members.items() if ms}
     tabu: dict[tuple[int, int], int] = {}
     ejections = [0] * n
     iterations = 0
@@ -661,6 +814,8 @@ def _blockers(state: _State, ms: list[int], q: int) -> set[int] | None:
                         kept.append(x)
                         seats -= state.size[x]
                 evict = [x for x in evict if x not in kept]
+            if any(state.fixed[x] for x in evict):
+                continue
             options.append((len(evict), r, evict))
         if not options:
             if state.max_rooms[m] > 1:
@@ -674,7 +829,8 @@ def _blockers(state: _State, ms: list[int], q: int) -> set[int] | None:
         taken.add(r)
         for x in evict:
             out.update(state.members[x])
-    return out - set(ms)
+    out -= set(ms)
+    return None if any(state.fixed[x] for x in out) else out
 
 
 def _improve(
@@ -933,7 +1089,7 @@ def _room_move(
     if state.nr < 2:
         return None
     e = rng.randrange(state.n)
-    if len(state.rooms[e]) != 1:
+    if len(state.rooms[e]) != 1 or state.fixed[e]:
         return None
     p = state.period[e]
     r1 = state.rooms[e][0]
@@ -963,7 +1119,7 @@ def _room_move(
     if len(occupants) != 1:
         return None
     (f,) = occupants
-    if len(state.rooms[f]) != 1:
+    if len(state.rooms[f]) != 1 or state.fixed[f]:
         return None
     if used[r1] - size + state.size[f] > cap[r1] or state.size[f] > cap[r1]:
         return None
@@ -1047,7 +1203,7 @@ def solve(
         best_snap[:] = state.snapshot()
         best[0] = cost
 
-    if not clock.over():
+    if not clock.over() and len(problem.fixed) < state.n:  # nothing to improve when all fixed
         iterations += _improve(state, rng, clock, state.cost, keep)
     if on_progress is not None:
         on_progress(Progress(clock.elapsed(), "improve", 0, best[0], iterations))
