@@ -6,11 +6,23 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from campus.kernel.cache import Cache, MemoryCache, RedisCache, create_cache, lock
+from campus.kernel.cache import (
+    Cache,
+    Claim,
+    MemoryCache,
+    RedisCache,
+    _claim_keys,
+    create_cache,
+    lock,
+)
 from tests.kernel.conftest import closed_port, redis_test_url
 
 REDIS_URL = redis_test_url()
@@ -243,3 +255,171 @@ async def test_ping_fails_fast_when_redis_is_not_there() -> None:
             await asyncio.wait_for(redis.ping(), 5)
     finally:
         await redis.close()
+
+
+async def test_a_cold_set_answers_cold_until_warmed_then_fills_to_its_limit(cache: Cache) -> None:
+    seats = n("course:1")
+    assert await cache.claim(seats, "carol", 3) is Claim.COLD
+    assert await cache.claim_count(seats) == 0
+    await cache.warm(seats, ["alice", "bob"])
+    assert await cache.claimed(seats) == {"alice", "bob"}, "a COLD claim adds nothing"
+    assert await cache.claim(seats, "carol", 3) is Claim.TAKEN
+    assert await cache.claim(seats, "dave", 3) is Claim.FULL
+    assert await cache.claim(seats, "alice", 3) is Claim.HELD
+    assert await cache.claimed(seats) == {"alice", "bob", "carol"}
+    assert await cache.claim_count(seats) == 3
+    # Another set is cold and counted apart.
+    assert await cache.claim(n("course:2"), "dave", 3) is Claim.COLD
+
+
+async def test_a_repeated_claim_is_held_once_even_when_the_set_is_full(cache: Cache) -> None:
+    seats = n("repeat")
+    await cache.warm(seats, [])
+    assert await cache.claim(seats, "alice", 1) is Claim.TAKEN
+    assert await cache.claim(seats, "alice", 1) is Claim.HELD
+    assert await cache.claim(seats, "bob", 1) is Claim.FULL
+    assert await cache.claim_count(seats) == 1
+
+
+async def test_a_set_warmed_beyond_a_lowered_limit_is_full(cache: Cache) -> None:
+    seats = n("lowered")
+    await cache.warm(seats, ["a", "b", "c"])
+    assert await cache.claim(seats, "d", 2) is Claim.FULL
+    assert await cache.claim(seats, "a", 2) is Claim.HELD
+
+
+async def test_release_frees_the_place_for_another_and_for_a_new_claim(cache: Cache) -> None:
+    seats = n("release")
+    assert await cache.release(seats, "alice") is False, "a cold set holds nobody"
+    await cache.warm(seats, [])
+    assert await cache.claim(seats, "alice", 1) is Claim.TAKEN
+    assert await cache.claim(seats, "bob", 1) is Claim.FULL
+    assert await cache.release(seats, "alice") is True
+    assert await cache.release(seats, "alice") is False
+    assert await cache.claim(seats, "bob", 1) is Claim.TAKEN
+    assert await cache.release(seats, "bob") is True
+    assert await cache.claim(seats, "alice", 1) is Claim.TAKEN
+    assert await cache.claimed(seats) == {"alice"}
+    assert await cache.unsettled(seats, 0) == ["alice"], "a release drops its pending mark"
+
+
+async def test_handover_passes_a_place_without_freeing_it_in_between(cache: Cache) -> None:
+    seats, cold = n("handover"), n("handover-cold")
+    await cache.warm(seats, ["a", "b"])
+    assert await cache.handover(seats, "a", "w") is True
+    assert await cache.claimed(seats) == {"b", "w"}
+    assert await cache.unsettled(seats, 0) == ["w"], "the new holder is pending until settled"
+    assert await cache.claim(seats, "x", 2) is Claim.FULL, "the seat never came free"
+    # Nothing changes unless the giver holds a place and the taker does not.
+    assert await cache.handover(seats, "a", "y") is False
+    assert await cache.handover(seats, "b", "w") is False
+    assert await cache.handover(cold, "a", "b") is False
+    assert await cache.claimed(seats) == {"b", "w"}
+
+
+async def test_unsettled_lists_claims_pending_longer_than_asked_oldest_first(cache: Cache) -> None:
+    seats = n("pending")
+    await cache.warm(seats, ["loaded"])
+    assert await cache.claim(seats, "early", 10) is Claim.TAKEN
+    await asyncio.sleep(0.3)
+    assert await cache.claim(seats, "late", 10) is Claim.TAKEN
+    assert await cache.claim(seats, "early", 10) is Claim.HELD
+    assert await cache.unsettled(seats, 0.2) == ["early"], "a HELD repeat keeps the first time"
+    assert await cache.unsettled(seats, 0) == ["early", "late"], "warmed members are settled"
+    await cache.settle(seats, "early")
+    await cache.settle(seats, "nobody")
+    assert await cache.unsettled(seats, 0) == ["late"]
+    assert await cache.claimed(seats) == {"loaded", "early", "late"}, "settling keeps the place"
+    assert await cache.unsettled(n("never-warmed"), 0) == []
+
+
+async def test_cool_forgets_members_pending_claims_and_warmth(cache: Cache) -> None:
+    seats = n("cool")
+    await cache.warm(seats, ["alice"])
+    assert await cache.claim(seats, "bob", 5) is Claim.TAKEN
+    await cache.cool(seats)
+    assert await cache.claim(seats, "bob", 5) is Claim.COLD
+    assert await cache.claimed(seats) == set()
+    assert await cache.unsettled(seats, 0) == []
+    await cache.warm(seats, ["carol"])
+    assert await cache.claimed(seats) == {"carol"}
+
+
+async def test_concurrent_warms_and_claims_stay_within_the_limit_and_lose_no_claim(
+    cache: Cache,
+) -> None:
+    """Every process that found the set cold warms it with what it read from the database, while
+    claims keep arriving: no warm undoes a claim taken since another warmed the set."""
+    seats = n("warm-race")
+    enrolled = [f"old{i}" for i in range(5)]
+    calls: list[Any] = []
+    for i in range(40):
+        calls.append(cache.claim(seats, f"new{i}", 10))
+        if i % 5 == 4:
+            calls.append(cache.warm(seats, enrolled))
+    outcomes = [o for o in await asyncio.gather(*calls) if o is not None]
+    assert set(outcomes) <= {Claim.COLD, Claim.TAKEN, Claim.FULL}
+    taken = {f"new{i}" for i, outcome in enumerate(outcomes) if outcome is Claim.TAKEN}
+    assert await cache.claimed(seats) == set(enrolled) | taken
+    assert await cache.claim_count(seats) <= 10
+    await cache.warm(seats, enrolled)
+    assert await cache.claimed(seats) == set(enrolled) | taken
+
+
+async def test_many_concurrent_claims_take_exactly_the_limit(cache: Cache) -> None:
+    seats = n("rush")
+    await cache.warm(seats, [])
+    outcomes = await asyncio.gather(*(cache.claim(seats, f"s{i}", 17) for i in range(200)))
+    assert outcomes.count(Claim.TAKEN) == 17
+    assert outcomes.count(Claim.FULL) == 183
+    assert await cache.claim_count(seats) == 17
+    assert await cache.claimed(seats) == {
+        f"s{i}" for i, outcome in enumerate(outcomes) if outcome is Claim.TAKEN
+    }
+
+
+PEOPLE = ["ann", "ben", "cai", "dan", "eve", "fan"]
+
+
+@st.composite
+def claim_scripts(draw: st.DrawFn) -> tuple[int, set[str], list[tuple[str, str]]]:
+    """A limit, the members the database holds (within it), and claims and releases."""
+    limit = draw(st.integers(0, 4))
+    loaded = draw(st.sets(st.sampled_from(PEOPLE), max_size=limit))
+    ops = st.tuples(st.sampled_from(["claim", "release"]), st.sampled_from(PEOPLE))
+    return limit, loaded, draw(st.lists(ops, max_size=30))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(script=claim_scripts())
+async def test_claims_and_releases_behave_as_a_plain_set_within_the_limit(
+    cache: Cache, script: tuple[int, set[str], list[tuple[str, str]]]
+) -> None:
+    limit, loaded, ops = script
+    seats = n("model")
+    await cache.cool(seats)
+    await cache.warm(seats, loaded)
+    model = set(loaded)
+    for op, person in ops:
+        if op == "claim":
+            if person in model:
+                expected = Claim.HELD
+            elif len(model) >= limit:
+                expected = Claim.FULL
+            else:
+                expected = Claim.TAKEN
+                model.add(person)
+            assert await cache.claim(seats, person, limit) is expected
+        else:
+            assert await cache.release(seats, person) is (person in model)
+            model.discard(person)
+        assert await cache.claim_count(seats) <= limit
+        assert await cache.claimed(seats) == model
+
+
+def test_a_claim_sets_redis_keys_share_one_cluster_slot() -> None:
+    """One script touches all three, which Redis Cluster allows only within one slot."""
+    for key in ("offering:42", "a{b}", "x}y"):
+        assert len({key_slot(k.encode()) for k in _claim_keys(key)}) == 1

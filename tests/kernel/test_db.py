@@ -44,6 +44,26 @@ async def test_after_commit_runs_only_once_the_transaction_commits(db: Runtime) 
     assert ran == ["committed"], "a rolled-back transaction announced its work"
 
 
+async def test_after_rollback_runs_only_when_the_transaction_is_undone(db: Runtime) -> None:
+    from campus.kernel.db import after_commit, after_rollback
+
+    ran: list[str] = []
+
+    async def note(label: str) -> None:
+        ran.append(label)
+
+    async with db.db.transaction() as session:
+        after_rollback(session, lambda: note("given back"))
+    assert ran == [], "a committed transaction ran its rollback callback"
+
+    with pytest.raises(RuntimeError):
+        async with db.db.transaction() as session:
+            after_rollback(session, lambda: note("given back"))
+            after_commit(session, lambda: note("announced"))
+            raise RuntimeError("the request failed")
+    assert ran == ["given back"]
+
+
 async def test_a_failing_after_commit_callback_does_not_fail_the_committed_work(
     db: Runtime,
 ) -> None:

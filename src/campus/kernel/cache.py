@@ -1,4 +1,5 @@
-"""Cache, counters, rate limits, locks and pub/sub: in-process (embedded) or Redis, one interface.
+"""Cache, counters, rate limits, locks, bounded claims and pub/sub: in-process (embedded) or
+Redis, one interface.
 
 Chosen by ``CAMPUS_REDIS_URL``: ``memory://`` or ``redis://host:port/db``.
 """
@@ -6,13 +7,15 @@ Chosen by ``CAMPUS_REDIS_URL``: ``memory://`` or ``redis://host:port/db``.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -35,12 +38,56 @@ end
 return 0
 """
 
+# Claims one seat: KEYS are the set, its warm marker and its pending zset; ARGV the member, the
+# limit and the time now. The check and the add are one script, so no two callers can both take
+# the last seat.
+_CLAIM = """
+if redis.call('exists', KEYS[2]) == 0 then
+    return 'cold'
+end
+if redis.call('sismember', KEYS[1], ARGV[1]) == 1 then
+    return 'held'
+end
+if redis.call('scard', KEYS[1]) >= tonumber(ARGV[2]) then
+    return 'full'
+end
+redis.call('sadd', KEYS[1], ARGV[1])
+redis.call('zadd', KEYS[3], ARGV[3], ARGV[1])
+return 'taken'
+"""
+
+# Hands one seat from one member to another: KEYS as for a claim, ARGV the member giving the seat
+# up, the one taking it and the time now. One script, so the seat is never free in between for a
+# third caller to take (a waitlist is served before anyone else).
+_HANDOVER = """
+if redis.call('sismember', KEYS[1], ARGV[1]) == 0 then
+    return 0
+end
+if redis.call('sismember', KEYS[1], ARGV[2]) == 1 then
+    return 0
+end
+redis.call('srem', KEYS[1], ARGV[1])
+redis.call('zrem', KEYS[3], ARGV[1])
+redis.call('sadd', KEYS[1], ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[3], ARGV[2])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class RateDecision:
     allowed: bool
     remaining: int
     retry_after: float
+
+
+class Claim(StrEnum):
+    """What ``Cache.claim`` did."""
+
+    TAKEN = "taken"  # added now, pending until settled
+    HELD = "held"  # already a member: a repeated request (a double click, a retry)
+    FULL = "full"  # ``limit`` members or more
+    COLD = "cold"  # never warmed: load the members from the database, ``warm``, claim again
 
 
 class Subscription(ABC):
@@ -144,13 +191,73 @@ class Cache(ABC):
         retry_after = (window + 1) * window_seconds - time.time()
         return RateDecision(count <= limit, max(0, limit - count), max(0.0, retry_after))
 
+    # Bounded claim sets ("seats"): the database stays the record; the set decides, atomically
+    # and without touching the database, who gets one of ``limit`` places at peak load.
+
+    @abstractmethod
+    async def claim(self, key: str, member: str, limit: int) -> Claim:
+        """Add ``member`` to the set ``key`` unless it holds ``limit`` members already, in one
+        atomic step. A member taken now stays pending until ``settle``, so that a claim whose
+        database write never happened (a crash between the two) can be found and released."""
+
+    @abstractmethod
+    async def warm(self, key: str, members: Iterable[str]) -> None:
+        """Add the members read from the database and mark the set warm, in one atomic step.
+
+        It only ever adds, so processes that all found the set cold may all warm it with their own
+        reading: none undoes the claims taken since another one warmed it."""
+
+    @abstractmethod
+    async def release(self, key: str, member: str) -> bool:
+        """Give ``member``'s place back (pending or not); whether it held one."""
+
+    @abstractmethod
+    async def handover(self, key: str, giver: str, taker: str) -> bool:
+        """Pass ``giver``'s place to ``taker`` in one atomic step (pending for ``taker`` until
+        settled); ``False``, changing nothing, unless ``giver`` holds one and ``taker`` not."""
+
+    @abstractmethod
+    async def settle(self, key: str, member: str) -> None:
+        """``member``'s claim is in the database now: no longer a candidate for the sweeper."""
+
+    @abstractmethod
+    async def unsettled(self, key: str, older_than_seconds: float) -> list[str]:
+        """Members taken at least ``older_than_seconds`` ago and not settled since, oldest first:
+        what a sweeper releases when their database write never happened."""
+
+    # builtins.set: within a cache class, ``set`` is the method.
+    @abstractmethod
+    async def claimed(self, key: str) -> builtins.set[str]: ...
+
+    @abstractmethod
+    async def claim_count(self, key: str) -> int: ...
+
+    @abstractmethod
+    async def cool(self, key: str) -> None:
+        """Forget the set, its pending claims and its warm mark: the next claim answers COLD, so
+        the set is loaded afresh from the database (after a round ends or its limit changes)."""
+
+
+@dataclass
+class _Seats:
+    """One warm claim set of the in-process cache: its members, and when each pending one was
+    taken."""
+
+    members: set[str] = field(default_factory=set)
+    pending: dict[str, float] = field(default_factory=dict)
+
 
 class MemoryCache(Cache):
     """One process's cache. Expired entries are purged as writes go on, so keys that are never
-    read again (rate-limit windows, one-off tokens) do not pile up."""
+    read again (rate-limit windows, one-off tokens) do not pile up.
+
+    Claim methods never await between reading and changing a set, so each is atomic in the
+    event loop."""
 
     def __init__(self, sweep_every: int = 1024) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
+        # A key present here is a warm set; ``cool`` removes it.
+        self._seats: dict[str, _Seats] = {}
         self._channels: dict[str, set[asyncio.Queue[bytes]]] = {}
         self._sweep_every = sweep_every
         self._writes_until_sweep = sweep_every
@@ -231,6 +338,63 @@ class MemoryCache(Cache):
     async def ping(self) -> None:
         return None
 
+    async def claim(self, key: str, member: str, limit: int) -> Claim:
+        seats = self._seats.get(key)
+        if seats is None:
+            return Claim.COLD
+        if member in seats.members:
+            return Claim.HELD
+        if len(seats.members) >= limit:
+            return Claim.FULL
+        seats.members.add(member)
+        seats.pending[member] = time.time()
+        return Claim.TAKEN
+
+    async def warm(self, key: str, members: Iterable[str]) -> None:
+        self._seats.setdefault(key, _Seats()).members.update(members)
+
+    async def release(self, key: str, member: str) -> bool:
+        seats = self._seats.get(key)
+        if seats is None or member not in seats.members:
+            return False
+        seats.members.remove(member)
+        seats.pending.pop(member, None)
+        return True
+
+    async def handover(self, key: str, giver: str, taker: str) -> bool:
+        seats = self._seats.get(key)
+        if seats is None or giver not in seats.members or taker in seats.members:
+            return False
+        seats.members.remove(giver)
+        seats.pending.pop(giver, None)
+        seats.members.add(taker)
+        seats.pending[taker] = time.time()
+        return True
+
+    async def settle(self, key: str, member: str) -> None:
+        seats = self._seats.get(key)
+        if seats is not None:
+            seats.pending.pop(member, None)
+
+    async def unsettled(self, key: str, older_than_seconds: float) -> list[str]:
+        seats = self._seats.get(key)
+        if seats is None:
+            return []
+        cutoff = time.time() - older_than_seconds
+        old = [(taken, member) for member, taken in seats.pending.items() if taken <= cutoff]
+        return [member for _, member in sorted(old)]
+
+    async def claimed(self, key: str) -> builtins.set[str]:
+        seats = self._seats.get(key)
+        return set() if seats is None else set(seats.members)
+
+    async def claim_count(self, key: str) -> int:
+        seats = self._seats.get(key)
+        return 0 if seats is None else len(seats.members)
+
+    async def cool(self, key: str) -> None:
+        self._seats.pop(key, None)
+
 
 class _MemorySubscription(Subscription):
     def __init__(self, channels: dict[str, set[asyncio.Queue[bytes]]], channel: str) -> None:
@@ -268,6 +432,8 @@ class RedisCache(Cache):
         self._redis = aioredis.Redis.from_pool(commands)
         self._subscriber = aioredis.Redis.from_pool(subscribers)
         self._compare_and_delete = self._redis.register_script(_COMPARE_AND_DELETE)
+        self._claim = self._redis.register_script(_CLAIM)
+        self._handover = self._redis.register_script(_HANDOVER)
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(key)
@@ -303,6 +469,54 @@ class RedisCache(Cache):
 
     async def ping(self) -> None:
         await self._redis.ping()
+
+    async def claim(self, key: str, member: str, limit: int) -> Claim:
+        seats, warm, pending = _claim_keys(key)
+        result = await self._claim(keys=[seats, warm, pending], args=[member, limit, time.time()])
+        return Claim(_text(result))
+
+    async def warm(self, key: str, members: Iterable[str]) -> None:
+        seats, warm, _ = _claim_keys(key)
+        loaded = list(members)
+        # MULTI: no claim sees the warm mark before the members are in.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if loaded:
+                pipe.sadd(seats, *loaded)
+            pipe.set(warm, 1)
+            await pipe.execute()
+
+    async def release(self, key: str, member: str) -> bool:
+        seats, _, pending = _claim_keys(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.srem(seats, member)
+            pipe.zrem(pending, member)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def handover(self, key: str, giver: str, taker: str) -> bool:
+        seats, warm, pending = _claim_keys(key)
+        done = await self._handover(keys=[seats, warm, pending], args=[giver, taker, time.time()])
+        return bool(done)
+
+    async def settle(self, key: str, member: str) -> None:
+        _, _, pending = _claim_keys(key)
+        await self._redis.zrem(pending, member)
+
+    async def unsettled(self, key: str, older_than_seconds: float) -> list[str]:
+        _, _, pending = _claim_keys(key)
+        members = await self._redis.zrangebyscore(pending, "-inf", time.time() - older_than_seconds)
+        return [_text(member) for member in members]
+
+    async def claimed(self, key: str) -> builtins.set[str]:
+        seats, _, _ = _claim_keys(key)
+        return {_text(member) for member in await self._redis.smembers(seats)}
+
+    async def claim_count(self, key: str) -> int:
+        seats, _, _ = _claim_keys(key)
+        return int(await self._redis.scard(seats))
+
+    async def cool(self, key: str) -> None:
+        await self._redis.delete(*_claim_keys(key))
 
     async def close(self) -> None:
         try:
@@ -342,6 +556,16 @@ class _RedisSubscription(Subscription):
 
 def _ms(ttl: float | None) -> int | None:
     return None if ttl is None else max(1, int(ttl * 1000))
+
+
+def _claim_keys(key: str) -> tuple[str, str, str]:
+    """The Redis keys of a claim set: its members, warm mark and pending zset. The hash tag puts
+    the three in one Redis Cluster slot, as one script must touch them together."""
+    return f"claims:{{{key}}}", f"claims:{{{key}}}:warm", f"claims:{{{key}}}:pending"
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def create_cache(url: str) -> Cache:

@@ -141,6 +141,7 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 _AFTER_COMMIT = "campus.after_commit"
+_AFTER_ROLLBACK = "campus.after_rollback"
 AfterCommit = Callable[[], Awaitable[None]]
 
 
@@ -153,12 +154,30 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_rollback(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` if the session's transaction rolls back, never if it commits.
+
+    For an effect taken outside the database ahead of the commit (a seat claimed in the
+    cache) that must be given back when the write it stands for is undone."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
 async def _run_after_commit(session: AsyncSession) -> None:
-    for callback in session.info.pop(_AFTER_COMMIT, []):
+    session.info.pop(_AFTER_ROLLBACK, None)
+    await _run_callbacks(session, _AFTER_COMMIT)
+
+
+async def _run_after_rollback(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    await _run_callbacks(session, _AFTER_ROLLBACK)
+
+
+async def _run_callbacks(session: AsyncSession, kind: str) -> None:
+    for callback in session.info.pop(kind, []):
         try:
             await callback()
         except Exception:
-            log.exception("after_commit_failed", callback=getattr(callback, "__name__", "?"))
+            log.exception(f"{kind}_failed", callback=getattr(callback, "__name__", "?"))
 
 
 class Database:
@@ -204,7 +223,10 @@ class Database:
                 yield session
                 await session.commit()
             except BaseException:
-                await session.rollback()
+                try:
+                    await session.rollback()
+                finally:
+                    await _run_after_rollback(session)
                 raise
             await _run_after_commit(session)
 
