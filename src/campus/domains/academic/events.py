@@ -93,3 +93,34 @@ class ProgrammePublished(BaseModel):
     major_id: int
     cohort: int
     version: int
+
+
+# ---------------------------------------------------------------- course selection
+
+PLACE_CHANGED = "academic.selection.place_changed"
+ROUND_SETTLED = "academic.selection.round_settled"
+
+
+class PlaceChanged(BaseModel):
+    """A student's place in a section changed: selected, waitlisted, wished for (lottery),
+    dropped, promoted from the waitlist, drawn or not drawn, or given by an override. The
+    student is told through the messaging center; the data platform counts selections."""
+
+    person_id: int
+    section_id: int
+    course_id: int
+    term_id: int
+    round_id: int | None
+    status: str  # selected | waitlisted | preferred | lost | dropped
+    source: str  # self | promoted | lottery | override
+    section_name: str
+
+
+class RoundSettled(BaseModel):
+    """A lottery round was drawn."""
+
+    round_id: int
+    term_id: int
+    sections: int
+    drawn: int
+    lost: int

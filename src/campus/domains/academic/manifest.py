@@ -20,6 +20,8 @@ from campus.domains.academic.programmes import routes as programme_routes
 from campus.domains.academic.rooms import pages as room_pages
 from campus.domains.academic.rooms import routes as room_routes
 from campus.domains.academic.seed import seed
+from campus.domains.academic.selection import jobs as selection_jobs
+from campus.domains.academic.selection import routes as selection_routes
 from campus.domains.academic.status import handlers as status_handlers
 from campus.domains.academic.status import pages as status_pages
 from campus.domains.academic.status import routes as status_routes
@@ -44,6 +46,7 @@ MODULE = Module(
         timetabling_routes.router,
         timetabling_routes.published,
         exam_routes.router,
+        selection_routes.router,
     ),
     pages=(
         calendar_pages.router,
@@ -76,7 +79,7 @@ MODULE = Module(
         MenuEntry(_("考试安排"), "/academic/exams", EXAM_MANAGE, icon="clipboard-list", order=46),
     ),
     handlers=(*status_handlers.HANDLERS,),
-    jobs=(),
+    jobs=(selection_jobs.SWEEP,),
     seed=seed,
     seed_order=50,
     data_objects=(

@@ -14,6 +14,7 @@ STATUS_READ = "academic.status.read"
 STATUS_MANAGE = "academic.status.manage"
 TIMETABLE_MANAGE = "academic.timetable.manage"
 EXAM_MANAGE = "academic.exam.manage"
+SELECTION_MANAGE = "academic.selection.manage"
 
 PERMISSIONS = (
     Permission(CALENDAR_MANAGE, _("维护校历：学期、教学周、节假日与调休、作息时间")),
@@ -25,4 +26,7 @@ PERMISSIONS = (
     Permission(STATUS_MANAGE, _("维护学籍、办理学籍异动、维护学籍异动流程")),
     Permission(TIMETABLE_MANAGE, _("排课：运行排课、手工调整、发布课表")),
     Permission(EXAM_MANAGE, _("安排考试：考场、监考与座位")),
+    Permission(
+        SELECTION_MANAGE, _("选课：设置选课轮次、抽签、为范围内教学班加退学生（须注明理由）")
+    ),
 )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 11:59:19.663719
+Create Date: 2026-11-30 12:10:20.868587
 """
 
 from collections.abc import Sequence
@@ -129,6 +129,31 @@ def upgrade() -> None:
             batch_op.f("ix_acad_programme_college_id"), ["college_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_acad_programme_major_id"), ["major_id"], unique=False)
+
+    op.create_table(
+        "acad_sel_request",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("answer", sa.JSON(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_sel_request")),
+        sa.UniqueConstraint("person_id", "key", name=op.f("uq_acad_sel_request_person_id_key")),
+    )
+    with op.batch_alter_table("acad_sel_request", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_sel_request_created_at"), ["created_at"], unique=False
+        )
 
     op.create_table(
         "acad_status_change",
@@ -1500,6 +1525,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_acad_section_term_id"), ["term_id"], unique=False)
 
     op.create_table(
+        "acad_sel_round",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("opens_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("grades", sa.JSON(), nullable=False),
+        sa.Column("major_ids", sa.JSON(), nullable=False),
+        sa.Column("max_credits", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column("waitlist", sa.Boolean(), nullable=False),
+        sa.Column("drop_allowed", sa.Boolean(), nullable=False),
+        sa.Column("settled_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["term_id"],
+            ["acad_term.id"],
+            name=op.f("fk_acad_sel_round_term_id_acad_term"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_sel_round")),
+    )
+    with op.batch_alter_table("acad_sel_round", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acad_sel_round_term_id"), ["term_id"], unique=False)
+
+    op.create_table(
         "acad_status_history",
         sa.Column(
             "id",
@@ -2705,6 +2761,63 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "acad_sel_enrollment",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "course_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("round_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("source", sa.String(length=12), nullable=False),
+        sa.Column("credits", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column("queued_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["acad_sel_round.id"],
+            name=op.f("fk_acad_sel_enrollment_round_id_acad_sel_round"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["acad_section.id"],
+            name=op.f("fk_acad_sel_enrollment_section_id_acad_section"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["term_id"],
+            ["acad_term.id"],
+            name=op.f("fk_acad_sel_enrollment_term_id_acad_term"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_sel_enrollment")),
+        sa.UniqueConstraint(
+            "section_id", "person_id", name=op.f("uq_acad_sel_enrollment_section_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("acad_sel_enrollment", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_acad_sel_enrollment_person_term", ["person_id", "term_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_acad_sel_enrollment_section_status",
+            ["section_id", "status", "queued_at"],
+            unique=False,
+        )
+
+    op.create_table(
         "acad_tt_fixed",
         sa.Column(
             "id",
@@ -3521,6 +3634,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_tt_fixed_room_id"))
 
     op.drop_table("acad_tt_fixed")
+    with op.batch_alter_table("acad_sel_enrollment", schema=None) as batch_op:
+        batch_op.drop_index("ix_acad_sel_enrollment_section_status")
+        batch_op.drop_index("ix_acad_sel_enrollment_person_term")
+
+    op.drop_table("acad_sel_enrollment")
     with op.batch_alter_table("acad_section_teacher", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_section_teacher_section_id"))
         batch_op.drop_index(batch_op.f("ix_acad_section_teacher_person_id"))
@@ -3694,6 +3812,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_status_history_at"))
 
     op.drop_table("acad_status_history")
+    with op.batch_alter_table("acad_sel_round", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_sel_round_term_id"))
+
+    op.drop_table("acad_sel_round")
     with op.batch_alter_table("acad_section", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_section_term_id"))
         batch_op.drop_index(batch_op.f("ix_acad_section_org_unit_id"))
@@ -3898,6 +4020,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_status_change_college_id"))
 
     op.drop_table("acad_status_change")
+    with op.batch_alter_table("acad_sel_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_sel_request_created_at"))
+
+    op.drop_table("acad_sel_request")
     with op.batch_alter_table("acad_programme", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_programme_major_id"))
         batch_op.drop_index(batch_op.f("ix_acad_programme_college_id"))

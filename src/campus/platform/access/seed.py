@@ -56,6 +56,7 @@ ACADEMIC_ALL = (
     "academic.status.manage",
     "academic.timetable.manage",
     "academic.exam.manage",
+    "academic.selection.manage",
 )
 
 

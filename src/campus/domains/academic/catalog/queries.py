@@ -25,13 +25,16 @@ class CourseFilter:
     within: ColumnElement[bool] | None = None  # a data scope (only the courses one may manage)
 
 
+def course_matches(q: str) -> ColumnElement[bool]:
+    """A course whose code starts with ``q`` or whose Chinese or English name contains it."""
+    like = f"%{q}%"
+    return or_(Course.code.ilike(f"{q}%"), Course.name.ilike(like), Course.name_en.ilike(like))
+
+
 def _stmt(f: CourseFilter) -> Select[Any]:
     stmt = select(Course)
     if f.q:
-        like = f"%{f.q}%"
-        stmt = stmt.where(
-            or_(Course.code.ilike(f"{f.q}%"), Course.name.ilike(like), Course.name_en.ilike(like))
-        )
+        stmt = stmt.where(course_matches(f.q))
     if f.org_unit_id is not None:
         stmt = stmt.where(Course.org_unit_id == f.org_unit_id)
     if f.active is not None:

@@ -1,0 +1,448 @@
+"""Writes of course selection (选课): selecting, dropping, the waitlist, the lottery of a
+preference round, rounds and overrides.
+
+A seat is taken first in the section's claim set in the cache (one atomic step, no database
+lock: at peak thousands of students ask for the same few sections at once), then the place is
+written with its event in the request's transaction. The claim is settled when that commits and
+given back if it rolls back; the sweeper (``sweep``) gives back claims whose process died in
+between, and puts the set right where it strayed from the database.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campus.domains.academic import events
+from campus.domains.academic.offering.models import Section
+from campus.domains.academic.permissions import SELECTION_MANAGE
+from campus.domains.academic.programmes.queries import term_or_404
+from campus.domains.academic.selection import queries, rules
+from campus.domains.academic.selection.models import Enrollment, Round, SelectionRequest
+from campus.domains.academic.selection.rules import Offer, Refusal
+from campus.domains.academic.selection.schemas import (
+    HELD,
+    LotteryResult,
+    OverrideIn,
+    RoundIn,
+    SelectAnswer,
+)
+from campus.kernel import audit, clock
+from campus.kernel.cache import Cache, Claim
+from campus.kernel.context import Principal
+from campus.kernel.db import after_commit, after_rollback
+from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from campus.kernel.events import emit
+from campus.kernel.i18n import _
+from campus.platform.access import service as access
+from campus.platform.users import service as users
+
+# A claim still pending after this long belongs to a request that died before its commit.
+STALE_CLAIM_SECONDS = 60.0
+UNLIMITED = 1 << 30  # the limit an override claims under: it goes past the capacity
+
+
+def seats_key(section_id: int) -> str:
+    return f"acad:seats:{section_id}"
+
+
+def refused(refusal: Refusal) -> Conflict:
+    """A rule's refusal as a problem: its reason code for statistics, its sentence to read."""
+    return Conflict(refusal.message, extra={"reason": refusal.reason, **refusal.extra})
+
+
+# ---------------------------------------------------------------- rounds
+
+
+async def check_create_round(session: AsyncSession, body: RoundIn) -> Round:
+    await term_or_404(session, body.term_id, field="term_id")
+    if body.major_ids:
+        units = await users.get_org_units(session, body.major_ids)
+        missing = [m for m in body.major_ids if m not in units]
+        if missing:
+            raise InvalidInput.on("major_ids", _("专业 {ids} 不存在", ids=missing))
+    found = Round(**body.model_dump(), created_at=clock.now())
+    session.add(found)
+    await session.flush()
+    audit.record(
+        session,
+        "academic.selection.round.create",
+        "acad_sel_round",
+        found.id,
+        after=body.model_dump(mode="json"),
+    )
+    return found
+
+
+# ---------------------------------------------------------------- selecting
+
+
+async def check_select(
+    session: AsyncSession, cache: Cache, principal: Principal, section_id: int, key: str
+) -> SelectAnswer:
+    """One student's request for a section, under the idempotency key its client made."""
+    person_id = principal.person_id
+    replay = await _replayed(session, person_id, key, section_id)
+    if replay is not None:
+        return replay
+    student, class_id = await _student(session, person_id)
+    now = clock.now()
+    found = await queries.open_round(session, student, now)
+    if found is None:
+        raise refused(Refusal("round_closed", str(_("当前不在选课时间内"))))
+    section = await session.get(Section, section_id)
+    if section is None:
+        raise NotFound(_("教学班不存在"))
+    offer = await queries.offer_of(session, section)
+    held = await queries.holdings(session, person_id, class_id, found.term_id)
+    refusal = rules.refusal(queries.window_of(found), student, offer, held, now)
+    if refusal is not None:
+        raise refused(refusal)
+    if found.kind == "lottery":
+        status = "preferred"
+    else:
+        status = await _take_seat(session, cache, offer, person_id, waitlist=found.waitlist)
+    place = await _place(session, offer, person_id, found.id, status, "self", now)
+    answer = SelectAnswer(
+        section_id=section_id,
+        status=status,
+        waitlist_position=(
+            await queries.waitlist_position(session, place) if status == "waitlisted" else None
+        ),
+    )
+    session.add(
+        SelectionRequest(
+            person_id=person_id,
+            key=key,
+            section_id=section_id,
+            answer=answer.model_dump(mode="json"),
+            created_at=now,
+        )
+    )
+    return answer
+
+
+async def _replayed(
+    session: AsyncSession, person_id: int, key: str, section_id: int
+) -> SelectAnswer | None:
+    earlier = await session.scalar(
+        select(SelectionRequest).where(
+            SelectionRequest.person_id == person_id, SelectionRequest.key == key
+        )
+    )
+    if earlier is None:
+        return None
+    if earlier.section_id != section_id:
+        raise InvalidInput.on("Idempotency-Key", _("这个请求编号已用于另一个选课请求"))
+    return SelectAnswer.model_validate({**earlier.answer, "replayed": True})
+
+
+async def _student(session: AsyncSession, person_id: int) -> tuple[rules.Student, int | None]:
+    found = await queries.student_of(session, person_id)
+    if found is None:
+        raise Forbidden(_("只有有学籍的学生可以选课"))
+    return found
+
+
+async def _take_seat(
+    session: AsyncSession, cache: Cache, offer: Offer, person_id: int, *, waitlist: bool
+) -> str:
+    """A seat from the section's claim set ("selected"), else a place in its waitlist."""
+    key, member = seats_key(offer.section_id), str(person_id)
+    claim = await _claim(session, cache, offer.section_id, member, offer.capacity)
+    if claim is Claim.TAKEN:
+        _settle_or_give_back(session, cache, key, member)
+        return "selected"
+    if claim is Claim.HELD:
+        # The seat is theirs in the cache but not (yet) in the database: a request of theirs
+        # is still being written, or died; the sweeper frees the latter.
+        raise refused(Refusal("in_flight", str(_("你上一次的选课请求仍在处理中，请稍后刷新查看"))))
+    if not waitlist:
+        raise refused(Refusal("full", str(_("该教学班已满"))))
+    return "waitlisted"
+
+
+async def _claim(
+    session: AsyncSession, cache: Cache, section_id: int, member: str, limit: int
+) -> Claim:
+    key = seats_key(section_id)
+    claim = await cache.claim(key, member, limit)
+    if claim is Claim.COLD:
+        await _warm(session, cache, section_id)
+        claim = await cache.claim(key, member, limit)
+    return claim
+
+
+async def _warm(session: AsyncSession, cache: Cache, section_id: int, *extra: str) -> None:
+    """Loads the section's claim set from the database (plus ``extra`` members)."""
+    members = [str(p) for p in await queries.selected_ids(session, section_id)]
+    await cache.warm(seats_key(section_id), [*members, *extra])
+
+
+def _settle_or_give_back(session: AsyncSession, cache: Cache, key: str, member: str) -> None:
+    after_commit(session, lambda: cache.settle(key, member))
+    after_rollback(session, _releasing(cache, key, member))
+
+
+def _releasing(cache: Cache, key: str, member: str) -> Callable[[], Awaitable[None]]:
+    async def release() -> None:
+        await cache.release(key, member)
+
+    return release
+
+
+async def _place(
+    session: AsyncSession,
+    offer: Offer,
+    person_id: int,
+    round_id: int | None,
+    status: str,
+    source: str,
+    now: datetime,
+) -> Enrollment:
+    """Writes the student's place in the section (reusing their row) and its event."""
+    place = await queries.place_of(session, person_id, offer.section_id)
+    if place is None:
+        place = Enrollment(
+            term_id=offer.term_id,
+            section_id=offer.section_id,
+            course_id=offer.course_id,
+            person_id=person_id,
+        )
+        session.add(place)
+    place.round_id, place.status, place.source = round_id, status, source
+    place.credits, place.queued_at, place.updated_at = offer.credits, now, now
+    await session.flush()
+    await _emit_place(session, place, offer.name)
+    return place
+
+
+async def _emit_place(session: AsyncSession, place: Enrollment, section_name: str) -> None:
+    await emit(
+        session,
+        events.PLACE_CHANGED,
+        events.PlaceChanged(
+            person_id=place.person_id,
+            section_id=place.section_id,
+            course_id=place.course_id,
+            term_id=place.term_id,
+            round_id=place.round_id,
+            status=place.status,
+            source=place.source,
+            section_name=section_name,
+        ),
+    )
+
+
+# ---------------------------------------------------------------- dropping
+
+
+async def check_drop(
+    session: AsyncSession, cache: Cache, principal: Principal, section_id: int
+) -> None:
+    """退选: gives up a seat (the waitlist's head takes it), a waitlist place or a wish."""
+    person_id = principal.person_id
+    place = await queries.place_of(session, person_id, section_id)
+    if place is None or place.status not in HELD:
+        raise NotFound(_("你没有选这个教学班"))
+    student, _class = await _student(session, person_id)
+    found = await queries.open_round(session, student, clock.now())
+    if found is None or found.term_id != place.term_id:
+        raise refused(Refusal("round_closed", str(_("当前不在选课时间内，不能退选"))))
+    if place.status == "selected" and not found.drop_allowed:
+        raise refused(Refusal("no_drop", str(_("本轮选课不允许退选"))))
+    await _leave(session, cache, place, "self")
+
+
+async def _leave(session: AsyncSession, cache: Cache, place: Enrollment, source: str) -> None:
+    section = await session.get(Section, place.section_id)
+    assert section is not None
+    held_seat = place.status == "selected"
+    if held_seat:
+        # Loaded before the place changes, so that the set has the seat to pass on.
+        await _warm(session, cache, place.section_id, str(place.person_id))
+    place.status, place.source, place.updated_at = "dropped", source, clock.now()
+    await session.flush()
+    await _emit_place(session, place, section.name)
+    if held_seat:
+        await _pass_seat_on(session, cache, section, str(place.person_id))
+
+
+async def _pass_seat_on(session: AsyncSession, cache: Cache, section: Section, giver: str) -> None:
+    """The waitlist's head takes the seat just given up, before anyone else can; with nobody
+    waiting, the seat is freed once the drop has committed."""
+    key = seats_key(section.id)
+    head = await queries.waitlist_head(session, section.id)
+    taker = str(head.person_id) if head is not None else ""
+    if head is None or not await cache.handover(key, giver, taker):
+        after_commit(session, _releasing(cache, key, giver))
+        return
+    after_commit(session, lambda: cache.settle(key, taker))
+    after_rollback(session, _handing_back(cache, key, taker, giver))
+    head.status, head.source, head.updated_at = "selected", "promoted", clock.now()
+    await session.flush()
+    await _emit_place(session, head, section.name)
+
+
+def _handing_back(cache: Cache, key: str, taker: str, giver: str) -> Callable[[], Awaitable[None]]:
+    async def hand_back() -> None:
+        await cache.handover(key, taker, giver)
+
+    return hand_back
+
+
+# ---------------------------------------------------------------- overrides
+
+
+async def check_override(
+    session: AsyncSession,
+    cache: Cache,
+    principal: Principal,
+    section_id: int,
+    body: OverrideIn,
+    add: bool,
+) -> None:
+    """A place given past the rules and the capacity, or taken away, by the registrar (or
+    whoever manages selection for the section's college); audited with its reason."""
+    section = await session.get(Section, section_id)
+    if section is None:
+        raise NotFound(_("教学班不存在"))
+    tree = await users.org_directory(session)
+    if not access.allows(principal, SELECTION_MANAGE, tree.path(section.org_unit_id)):
+        raise Forbidden(_("没有管理该教学班选课的权限"))
+    if await queries.student_of(session, body.person_id) is None:
+        raise InvalidInput.on("person_id", _("该学生不存在或没有学籍"))
+    place = await queries.place_of(session, body.person_id, section_id)
+    if add:
+        if place is not None and place.status == "selected":
+            raise Conflict.on("person_id", _("该学生已在这个教学班"))
+        offer = await queries.offer_of(session, section)
+        claim = await _claim(session, cache, section_id, str(body.person_id), UNLIMITED)
+        if claim is Claim.TAKEN:
+            _settle_or_give_back(session, cache, seats_key(section_id), str(body.person_id))
+        await _place(session, offer, body.person_id, None, "selected", "override", clock.now())
+    else:
+        if place is None or place.status not in HELD:
+            raise Conflict.on("person_id", _("该学生不在这个教学班"))
+        await _leave(session, cache, place, "override")
+    audit.record(
+        session,
+        f"academic.selection.override.{'add' if add else 'remove'}",
+        "acad_section",
+        section_id,
+        after={"person_id": body.person_id, "reason": body.reason},
+    )
+
+
+# ---------------------------------------------------------------- the lottery of a preference round
+
+
+async def check_draw(session: AsyncSession, cache: Cache, round_id: int) -> LotteryResult:
+    """抽签: settles a closed preference round. Per section, the free seats go to the wishes in
+    order of priority (majors of the college offering it first, then seniors), drawn at random
+    within a tier by a generator seeded with the round and section, so it can be replayed."""
+    found = await queries.round_or_404(session, round_id)
+    if found.kind != "lottery":
+        raise Conflict(_("只有预选轮次需要抽签"))
+    if found.settled_at is not None:
+        raise Conflict(_("该轮次已经抽过签"))
+    if clock.now() < found.closes_at:
+        raise Conflict(_("预选结束后才能抽签"))
+    wishes = list(
+        await session.scalars(
+            select(Enrollment)
+            .where(Enrollment.round_id == round_id, Enrollment.status == "preferred")
+            .order_by(Enrollment.section_id, Enrollment.id)
+        )
+    )
+    by_section: dict[int, list[Enrollment]] = {}
+    for wish in wishes:
+        by_section.setdefault(wish.section_id, []).append(wish)
+    drawn = lost = 0
+    for section_id, queue in by_section.items():
+        won, missed = await _draw_section(session, found.id, section_id, queue)
+        drawn, lost = drawn + won, lost + missed
+        after_commit(session, _cooling(cache, seats_key(section_id)))
+    found.settled_at = clock.now()
+    result = LotteryResult(round_id=round_id, sections=len(by_section), drawn=drawn, lost=lost)
+    await emit(
+        session,
+        events.ROUND_SETTLED,
+        events.RoundSettled(term_id=found.term_id, **result.model_dump()),
+    )
+    audit.record(
+        session,
+        "academic.selection.draw",
+        "acad_sel_round",
+        round_id,
+        after=result.model_dump(),
+    )
+    return result
+
+
+async def _draw_section(
+    session: AsyncSession, round_id: int, section_id: int, queue: list[Enrollment]
+) -> tuple[int, int]:
+    section = await session.get(Section, section_id)
+    assert section is not None
+    free = max(0, section.capacity - len(await queries.selected_ids(session, section_id)))
+    people = await queries.students_of(session, [w.person_id for w in queue])
+    tree = await users.org_directory(session)
+    own = {p.person_id for p in people.values() if tree.within(p.major_id, section.org_unit_id)}
+    lots = random.Random(f"{round_id}:{section_id}")  # noqa: S311 (a fair draw, not a secret)
+    ranked = sorted(
+        queue,
+        key=lambda w: (
+            0 if w.person_id in own else 1,
+            people[w.person_id].grade,  # an earlier cohort is the senior one
+            lots.random(),
+        ),
+    )
+    for n, wish in enumerate(ranked):
+        wish.status, wish.source = ("selected", "lottery") if n < free else ("lost", "lottery")
+        wish.updated_at = clock.now()
+        await _emit_place(session, wish, section.name)
+    won = min(free, len(ranked))
+    return won, len(ranked) - won
+
+
+def _cooling(cache: Cache, key: str) -> Callable[[], Awaitable[None]]:
+    async def cool() -> None:
+        await cache.cool(key)
+
+    return cool
+
+
+# ---------------------------------------------------------------- the sweeper
+
+
+async def sweep(session: AsyncSession, cache: Cache, section_ids: list[int]) -> int:
+    """Puts the sections' claim sets right against the database, which is the record: gives
+    back claims pending longer than a request lives whose write never committed, and seats
+    still held for people the database no longer seats (their drop committed, the give-back
+    did not run); adds those it seats and the set lacks. The number of seats given back.
+
+    The cache is read before the database, so a claim that commits in between is seen as
+    pending (and spared) rather than as a stray."""
+    stale, pending, claimed = {}, {}, {}
+    for section_id in section_ids:
+        key = seats_key(section_id)
+        stale[section_id] = set(await cache.unsettled(key, STALE_CLAIM_SECONDS))
+        pending[section_id] = set(await cache.unsettled(key, 0))
+        claimed[section_id] = await cache.claimed(key)
+    holders = await queries.holders(session, section_ids)
+    given_back = 0
+    for section_id in section_ids:
+        key, seated = seats_key(section_id), {str(p) for p in holders.get(section_id, ())}
+        strays = (claimed[section_id] - seated - pending[section_id]) | (stale[section_id] - seated)
+        for member in strays:
+            given_back += await cache.release(key, member)
+        for member in stale[section_id] & seated:
+            await cache.settle(key, member)
+        if claimed[section_id] and seated - claimed[section_id]:
+            await cache.warm(key, seated - claimed[section_id])
+    return given_back

@@ -1,0 +1,325 @@
+"""Reads of course selection: rounds, what the rules need about a student and a section, and
+the students' places."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.catalog.queries import course_matches
+from campus.domains.academic.offering import queries as offering_queries
+from campus.domains.academic.offering.models import Section, SectionClass, SectionMajor
+from campus.domains.academic.selection.models import Enrollment, Round
+from campus.domains.academic.selection.rules import (
+    Holding,
+    Meeting,
+    Offer,
+    Student,
+    Window,
+    in_population,
+    weeks_of,
+)
+from campus.domains.academic.selection.schemas import HELD, OfferOut, PlaceOut
+from campus.domains.academic.status.models import StudentStatus
+from campus.domains.academic.timetabling.models import PublishedLecture
+from campus.kernel.errors import NotFound
+from campus.kernel.i18n import _
+
+
+async def round_or_404(session: AsyncSession, round_id: int) -> Round:
+    found = await session.get(Round, round_id)
+    if found is None:
+        raise NotFound(_("选课轮次不存在"))
+    return found
+
+
+async def rounds_of(session: AsyncSession, term_id: int | None = None) -> list[Round]:
+    stmt = select(Round).order_by(Round.opens_at.desc(), Round.id.desc())
+    if term_id is not None:
+        stmt = stmt.where(Round.term_id == term_id)
+    return list(await session.scalars(stmt))
+
+
+async def open_round(session: AsyncSession, student: Student, now: datetime) -> Round | None:
+    """The round open now for the student: one whose population includes them (the latest
+    opened first), else any open round (whose rules then say why they may not select)."""
+    rounds = list(
+        await session.scalars(
+            select(Round)
+            .where(Round.opens_at <= now, Round.closes_at > now)
+            .order_by(Round.opens_at.desc(), Round.id.desc())
+        )
+    )
+    return next((r for r in rounds if in_population(window_of(r), student)), None) or next(
+        iter(rounds), None
+    )
+
+
+async def sections_in_open_rounds(session: AsyncSession, now: datetime) -> list[int]:
+    """The sections of every term with a round open now."""
+    terms = select(Round.term_id).where(Round.opens_at <= now, Round.closes_at > now)
+    return list(
+        await session.scalars(
+            select(Section.id).where(Section.term_id.in_(terms), Section.status == "open")
+        )
+    )
+
+
+def window_of(found: Round) -> Window:
+    return Window(
+        term_id=found.term_id,
+        opens_at=found.opens_at,
+        closes_at=found.closes_at,
+        grades=tuple(found.grades),
+        major_ids=tuple(found.major_ids),
+        max_credits=found.max_credits,
+    )
+
+
+async def student_of(session: AsyncSession, person_id: int) -> tuple[Student, int | None] | None:
+    """The student as the rules see them, and their administrative class."""
+    row = (
+        await session.execute(
+            select(
+                StudentStatus.major_id,
+                StudentStatus.grade,
+                StudentStatus.in_school,
+                StudentStatus.class_id,
+            ).where(StudentStatus.person_id == person_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    major_id, grade, in_school, class_id = row
+    return Student(person_id, major_id, grade, in_school), class_id
+
+
+async def students_of(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Student]:
+    rows = await session.execute(
+        select(
+            StudentStatus.person_id,
+            StudentStatus.major_id,
+            StudentStatus.grade,
+            StudentStatus.in_school,
+        ).where(StudentStatus.person_id.in_(person_ids))
+    )
+    return {row[0]: Student(*row) for row in rows}
+
+
+async def meetings(session: AsyncSession, sections: Sequence[Section]) -> dict[int, Meeting]:
+    """When each section meets, from the published timetable (no slots before it is out)."""
+    slots: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    ids = [s.id for s in sections]
+    if ids:
+        for section_id, day, block in await session.execute(
+            select(PublishedLecture.section_id, PublishedLecture.day, PublishedLecture.block).where(
+                PublishedLecture.section_id.in_(ids)
+            )
+        ):
+            slots[section_id].add((day, block))
+    return {
+        s.id: Meeting(weeks_of(s.week_from, s.week_to, s.week_parity), frozenset(slots[s.id]))
+        for s in sections
+    }
+
+
+async def offer_of(session: AsyncSession, section: Section) -> Offer:
+    credits = await session.scalar(select(Course.credits).where(Course.id == section.course_id))
+    majors = tuple(
+        (major, grade)
+        for major, grade in await session.execute(
+            select(SectionMajor.org_unit_id, SectionMajor.grade).where(
+                SectionMajor.section_id == section.id
+            )
+        )
+    )
+    return Offer(
+        section_id=section.id,
+        term_id=section.term_id,
+        course_id=section.course_id,
+        name=section.name,
+        capacity=section.capacity,
+        credits=credits or Decimal(0),
+        open=section.status == "open",
+        meeting=(await meetings(session, [section]))[section.id],
+        majors=majors,
+    )
+
+
+async def holdings(
+    session: AsyncSession, person_id: int, class_id: int | None, term_id: int
+) -> list[Holding]:
+    """The sections on the student's timetable in the term: their class's (no credits
+    counted) and those they hold in selection."""
+    places = {
+        e.section_id: e
+        for e in await session.scalars(
+            select(Enrollment).where(
+                Enrollment.person_id == person_id,
+                Enrollment.term_id == term_id,
+                Enrollment.status.in_(HELD),
+            )
+        )
+    }
+    where: list[ColumnElement[bool]] = [Section.id.in_(places)] if places else []
+    if class_id is not None:
+        own = select(SectionClass.section_id).where(SectionClass.class_id == class_id)
+        where.append(Section.id.in_(own) & (Section.term_id == term_id))
+    if not where:
+        return []
+    sections = list(await session.scalars(select(Section).where(or_(*where))))
+    when = await meetings(session, sections)
+    return [
+        Holding(
+            section_id=s.id,
+            course_id=s.course_id,
+            name=s.name,
+            credits=places[s.id].credits if s.id in places else Decimal(0),
+            meeting=when[s.id],
+        )
+        for s in sections
+    ]
+
+
+async def place_of(session: AsyncSession, person_id: int, section_id: int) -> Enrollment | None:
+    found: Enrollment | None = await session.scalar(
+        select(Enrollment).where(
+            Enrollment.person_id == person_id, Enrollment.section_id == section_id
+        )
+    )
+    return found
+
+
+async def selected_ids(session: AsyncSession, section_id: int) -> list[int]:
+    """Who holds a seat of the section, by the database."""
+    return list(
+        await session.scalars(
+            select(Enrollment.person_id).where(
+                Enrollment.section_id == section_id, Enrollment.status == "selected"
+            )
+        )
+    )
+
+
+async def holders(session: AsyncSession, section_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Who holds a seat of each section, by the database."""
+    found: dict[int, list[int]] = defaultdict(list)
+    if section_ids:
+        for section_id, person_id in await session.execute(
+            select(Enrollment.section_id, Enrollment.person_id).where(
+                Enrollment.section_id.in_(section_ids), Enrollment.status == "selected"
+            )
+        ):
+            found[section_id].append(person_id)
+    return found
+
+
+async def waitlist_head(session: AsyncSession, section_id: int) -> Enrollment | None:
+    found: Enrollment | None = await session.scalar(
+        select(Enrollment)
+        .where(Enrollment.section_id == section_id, Enrollment.status == "waitlisted")
+        .order_by(Enrollment.queued_at, Enrollment.id)
+        .limit(1)
+    )
+    return found
+
+
+async def waitlist_position(session: AsyncSession, place: Enrollment) -> int:
+    ahead = await session.scalar(
+        select(func.count()).where(
+            Enrollment.section_id == place.section_id,
+            Enrollment.status == "waitlisted",
+            (Enrollment.queued_at < place.queued_at)
+            | ((Enrollment.queued_at == place.queued_at) & (Enrollment.id < place.id)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+async def places_of(session: AsyncSession, person_id: int, term_id: int) -> list[PlaceOut]:
+    rows = list(
+        await session.execute(
+            select(Enrollment, Section.code, Section.name)
+            .join(Section, Section.id == Enrollment.section_id)
+            .where(Enrollment.person_id == person_id, Enrollment.term_id == term_id)
+            .order_by(Enrollment.queued_at, Enrollment.id)
+        )
+    )
+    out = []
+    for place, code, name in rows:
+        position = await waitlist_position(session, place) if place.status == "waitlisted" else None
+        out.append(
+            PlaceOut(
+                section_id=place.section_id,
+                section_code=code,
+                section_name=name,
+                course_id=place.course_id,
+                credits=place.credits,
+                status=place.status,
+                source=place.source,
+                queued_at=place.queued_at,
+                waitlist_position=position,
+            )
+        )
+    return out
+
+
+async def seat_counts(
+    session: AsyncSession, section_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Places per section and status, by the database."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if section_ids:
+        for section_id, status, n in await session.execute(
+            select(Enrollment.section_id, Enrollment.status, func.count())
+            .where(Enrollment.section_id.in_(section_ids))
+            .group_by(Enrollment.section_id, Enrollment.status)
+        ):
+            counts[section_id][status] = n
+    return counts
+
+
+async def offers(
+    session: AsyncSession,
+    term_id: int,
+    *,
+    q: str | None = None,
+    college_id: int | None = None,
+    limit: int = 100,
+) -> list[OfferOut]:
+    """The term's open sections offered to majors for selection (those with majors set),
+    matching the course code or name, with their places."""
+    stmt = (
+        select(Section)
+        .join(Course, Course.id == Section.course_id)
+        .where(
+            Section.term_id == term_id,
+            Section.status == "open",
+            Section.id.in_(select(SectionMajor.section_id)),
+        )
+        .order_by(Course.code, Section.code)
+        .limit(limit)
+    )
+    if q:
+        stmt = stmt.where(course_matches(q))
+    if college_id is not None:
+        stmt = stmt.where(Section.org_unit_id == college_id)
+    sections = list(await session.scalars(stmt))
+    outs = await offering_queries.sections_out(session, sections)
+    counts = await seat_counts(session, [s.id for s in sections])
+    return [
+        OfferOut(
+            section=out,
+            selected=counts[out.id].get("selected", 0),
+            waitlisted=counts[out.id].get("waitlisted", 0),
+            preferred=counts[out.id].get("preferred", 0),
+        )
+        for out in outs
+    ]
