@@ -73,10 +73,13 @@ async def open_record(registrar: httpx.AsyncClient, person_id: int) -> dict[str,
     return dict(response.json())
 
 
+Enrolled = Callable[..., Awaitable[tuple[httpx.AsyncClient, dict[str, Any]]]]
+
+
 @pytest.fixture
 async def enrolled(
     admin: httpx.AsyncClient, tree: Tree, registrar: httpx.AsyncClient, sign_in: SignIn
-) -> Callable[..., Awaitable[tuple[httpx.AsyncClient, dict[str, Any]]]]:
+) -> Enrolled:
     """``await enrolled()``: a new student of class A with a record, and their client."""
 
     async def make(**overrides: Any) -> tuple[httpx.AsyncClient, dict[str, Any]]:
@@ -115,6 +118,25 @@ async def filed(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     response = await file(client, **body)
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+Approved = Callable[..., Awaitable[tuple[dict[str, Any], list[str]]]]
+
+
+@pytest.fixture
+def approved(db: Runtime, as_person: Clients) -> Approved:
+    """``await approved(client, **body)``: a change filed by ``client`` and approved at every
+    step, its outcome handled; the change as filed and the steps decided."""
+
+    async def file_and_approve(
+        client: httpx.AsyncClient, **body: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        change = await filed(client, **body)
+        steps = await decide_all(db, as_person, change["instance_id"])
+        assert steps and steps[-1] == "approved", steps
+        return change, steps
+
+    return file_and_approve
 
 
 async def status_counts(db: Runtime) -> dict[str, int]:

@@ -5,7 +5,6 @@ outcome delivered twice) are in test_concurrency.py, on a database of their own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -16,7 +15,9 @@ from tests.domains.academic.status.conftest import (
     API,
     HTML,
     WORKFLOW,
+    Approved,
     Clients,
+    Enrolled,
     Places,
     assert_problem,
     changed_events,
@@ -29,19 +30,11 @@ from tests.domains.academic.status.conftest import (
     status_counts,
 )
 
-Enrolled = Callable[..., Awaitable[tuple[httpx.AsyncClient, dict[str, Any]]]]
-
 
 async def person(admin: httpx.AsyncClient, person_id: int) -> dict[str, Any]:
     response = await admin.get(f"/api/v1/users/people/{person_id}")
     assert response.status_code == 200, response.text
     return dict(response.json())
-
-
-async def approve(db: Runtime, as_person: Clients, change: dict[str, Any]) -> list[str]:
-    steps = await decide_all(db, as_person, change["instance_id"])
-    assert steps and steps[-1] == "approved", steps
-    return steps
 
 
 # ---------------------------------------------------------------- each kind, approved
@@ -53,12 +46,11 @@ async def test_suspension_then_resumption_into_a_later_cohort(
     enrolled: Enrolled,
     registrar: httpx.AsyncClient,
     admin: httpx.AsyncClient,
-    as_person: Clients,
+    approved: Approved,
 ) -> None:
     client, student = await enrolled()
-    change = await filed(client, kind="suspend", terms=2)
+    change, steps = await approved(client, kind="suspend", terms=2)
     assert (change["state"], change["terms"], change["kind_label"]) == ("pending", 2, "休学")
-    steps = await approve(db, as_person, change)
     assert len(steps) == 3  # counselor, college, registrar
     mine = (await client.get(f"{API}/me")).json()
     assert (mine["status"], mine["in_school"]) == ("suspended", False)
@@ -72,8 +64,7 @@ async def test_suspension_then_resumption_into_a_later_cohort(
     assert history["instance_id"] == change["instance_id"] and history["actor_id"] is not None
     assert (await person(admin, student["id"]))["status"] == "suspended"
 
-    change = await filed(client, kind="resume", target_class_id=places.class_a2)
-    await approve(db, as_person, change)
+    await approved(client, kind="resume", target_class_id=places.class_a2)
     after = await record(registrar, student["id"])
     assert (after["status"], after["class_id"], after["grade"]) == (
         "studying",
@@ -100,14 +91,13 @@ async def test_change_of_major_passes_the_receiving_college(
     enrolled: Enrolled,
     registrar: httpx.AsyncClient,
     admin: httpx.AsyncClient,
-    as_person: Clients,
+    approved: Approved,
 ) -> None:
     client, student = await enrolled()
-    change = await filed(
+    change, steps = await approved(
         client, kind="transfer", target_major_id=places.major_b, target_class_id=places.class_b
     )
     assert change["target_major_name"] == "乙专业"
-    steps = await approve(db, as_person, change)
     assert len(steps) == 4  # counselor, college, receiving college, registrar
     after = await record(registrar, student["id"])
     assert (after["major_id"], after["college_id"], after["class_id"]) == (
@@ -128,12 +118,10 @@ async def test_repeat_and_withdrawal(
     enrolled: Enrolled,
     registrar: httpx.AsyncClient,
     admin: httpx.AsyncClient,
-    as_person: Clients,
+    approved: Approved,
 ) -> None:
     client, student = await enrolled()
-    await approve(
-        db, as_person, await filed(client, kind="repeat", target_class_id=places.class_a2)
-    )
+    await approved(client, kind="repeat", target_class_id=places.class_a2)
     after = await record(registrar, student["id"])
     assert (after["status"], after["grade"], after["class_id"]) == (
         "studying",
@@ -141,7 +129,7 @@ async def test_repeat_and_withdrawal(
         places.class_a2,
     )
 
-    await approve(db, as_person, await filed(client, kind="withdraw"))
+    await approved(client, kind="withdraw")
     after = await record(registrar, student["id"])
     assert (after["status"], after["in_school"]) == ("withdrawn", False)
     assert (await person(admin, student["id"]))["status"] == "left"
@@ -154,20 +142,19 @@ async def test_graduation_and_completion_are_filed_by_the_registrar(
     enrolled: Enrolled,
     registrar: httpx.AsyncClient,
     admin: httpx.AsyncClient,
-    as_person: Clients,
+    approved: Approved,
 ) -> None:
     client, student = await enrolled()
     before = await status_counts(db)
     assert_problem(await file(client, kind="graduate"), 422, "kind")
     assert await status_counts(db) == before
-    change = await filed(registrar, kind="graduate", person_id=student["id"])
-    await approve(db, as_person, change)
+    await approved(registrar, kind="graduate", person_id=student["id"])
     after = await record(registrar, student["id"])
     assert (after["status"], after["in_school"]) == ("graduated", False)
     assert (await person(admin, student["id"]))["status"] == "graduated"
 
     _other_client, other = await enrolled()
-    await approve(db, as_person, await filed(registrar, kind="complete", person_id=other["id"]))
+    await approved(registrar, kind="complete", person_id=other["id"])
     assert (await record(registrar, other["id"]))["status"] == "completed"
 
 
@@ -216,7 +203,7 @@ async def test_requests_that_do_not_fit_are_refused_and_write_nothing(
     places: Places,
     enrolled: Enrolled,
     registrar: httpx.AsyncClient,
-    as_person: Clients,
+    approved: Approved,
 ) -> None:
     client, _student = await enrolled()
     tree = places.tree
@@ -275,11 +262,7 @@ async def test_requests_that_do_not_fit_are_refused_and_write_nothing(
 
     # Graduated: nothing more may be filed, not even by the registrar.
     _c, other = await enrolled()
-    await decide_all(
-        db,
-        as_person,
-        (await filed(registrar, kind="graduate", person_id=other["id"]))["instance_id"],
-    )
+    await approved(registrar, kind="graduate", person_id=other["id"])
     after = await status_counts(db)
     body = assert_problem(
         await file(registrar, kind="suspend", terms=1, person_id=other["id"]), 409, "kind"

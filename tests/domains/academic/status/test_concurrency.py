@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -81,8 +82,9 @@ async def registrar(world: World, people: People) -> httpx.AsyncClient:
     return await people(staff.id)
 
 
-async def fresh_student(world: World, people: People) -> tuple[httpx.AsyncClient, int]:
-    """A seeded student still studying who has never had a change: their client and id."""
+async def suspension_filed(world: World, people: People) -> tuple[int, dict[str, Any]]:
+    """A term's suspension filed by a seeded student still studying who has never had a change:
+    their id and the change."""
     async with world.runtime.db.read() as session:
         touched = select(models.StatusChange.person_id).union(
             select(models.StatusHistory.person_id)
@@ -97,7 +99,7 @@ async def fresh_student(world: World, people: People) -> tuple[httpx.AsyncClient
             .limit(1)
         )
     assert person_id is not None, "the seed has students without a change"
-    return await people(person_id), person_id
+    return person_id, await filed(await people(person_id), kind="suspend", terms=1)
 
 
 async def up_to_a_shared_step(
@@ -131,8 +133,7 @@ async def test_two_approvals_at_once_apply_the_change_exactly_once(
     world: World, people: People, registrar: httpx.AsyncClient
 ) -> None:
     db = world.runtime
-    client, person_id = await fresh_student(world, people)
-    change = await filed(client, kind="suspend", terms=1)
+    person_id, change = await suspension_filed(world, people)
     instance_id = change["instance_id"]
     tasks = (await up_to_a_shared_step(db, people, instance_id))[:2]
     holders = [await people(assignee) for _task, assignee in tasks]
@@ -155,8 +156,7 @@ async def test_the_outcome_delivered_twice_at_once_applies_the_change_once(
     world: World, people: People, registrar: httpx.AsyncClient
 ) -> None:
     db = world.runtime
-    client, person_id = await fresh_student(world, people)
-    change = await filed(client, kind="suspend", terms=1)
+    person_id, change = await suspension_filed(world, people)
     instance_id = change["instance_id"]
     # Approved by everyone, the outcome not yet handed to the module.
     decide = partial(approvals.decide_all, handlers=(), comment="同意")

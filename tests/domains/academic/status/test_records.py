@@ -5,7 +5,6 @@ graduation with its progress, the pages, and the demo university's records and p
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from campus.platform.users.schemas import STUDENT_TYPES
 from tests.domains.academic.status.conftest import (
     API,
     HTML,
+    Enrolled,
     Places,
     SignIn,
     assert_problem,
@@ -31,8 +31,6 @@ from tests.domains.academic.status.conftest import (
     student_in,
 )
 from tests.platform.access.conftest import staff_in
-
-Enrolled = Callable[..., Awaitable[tuple[httpx.AsyncClient, dict[str, Any]]]]
 
 
 async def test_a_student_reads_only_their_own_record(

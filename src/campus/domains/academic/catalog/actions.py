@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import events, sheets
@@ -18,6 +17,7 @@ from campus.domains.academic.catalog import queries
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.permissions import COURSE_MANAGE
 from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
+from campus.domains.academic.rows import delete_unless_used
 from campus.domains.academic.schemas import CourseIn, ImportReport
 from campus.kernel import audit, clock
 from campus.kernel.context import Principal
@@ -121,12 +121,7 @@ async def do_save_course(session: AsyncSession, body: CourseIn, course: Course |
 async def check_delete_course(session: AsyncSession, principal: Principal, course_id: int) -> None:
     course = await course_access.access_course_manage(session, principal, course_id)
     before = _state(course)
-    try:
-        async with session.begin_nested():
-            await session.delete(course)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("该课程已用于培养方案或开课，不能删除；可改为停用")) from exc
+    await delete_unless_used(session, course, _("该课程已用于培养方案或开课，不能删除；可改为停用"))
     audit.record(session, "academic.course.delete", "course", course_id, before=before)
 
 

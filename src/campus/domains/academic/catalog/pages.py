@@ -152,6 +152,27 @@ async def new_course_page(
     return await _form(request, session, principal, None, values)
 
 
+async def _save_course(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    course_id: int | None,
+    form: CourseForm,
+) -> Response:
+    try:
+        if course_id is None:
+            course = await actions.check_create_course(session, principal, form.body())
+        else:
+            course = await actions.check_update_course(session, principal, course_id, form.body())
+    except (ValidationError, Problem) as exc:
+        errors = form_errors(exc)
+        await session.rollback()
+        return await _form(request, session, principal, course_id, form.values, errors)
+    response = RedirectResponse(f"/academic/courses/{course.id}", status_code=303)
+    flash(request, response, _("课程已创建") if course_id is None else _("课程已保存"))
+    return response
+
+
 @router.post("/academic/courses/new")
 async def new_course_submit(
     request: Request,
@@ -159,15 +180,7 @@ async def new_course_submit(
     principal: Annotated[Principal, require(COURSE_MANAGE)],
     form: Annotated[CourseForm, Depends()],
 ) -> Response:
-    try:
-        course = await actions.check_create_course(session, principal, form.body())
-    except (ValidationError, Problem) as exc:
-        errors = form_errors(exc)
-        await session.rollback()
-        return await _form(request, session, principal, None, form.values, errors)
-    response = RedirectResponse(f"/academic/courses/{course.id}", status_code=303)
-    flash(request, response, _("课程已创建"))
-    return response
+    return await _save_course(request, session, principal, None, form)
 
 
 @router.get("/academic/courses/import")
@@ -237,12 +250,4 @@ async def edit_course_submit(
     form: Annotated[CourseForm, Depends()],
 ) -> Response:
     await access_course_manage(session, principal, course_id)
-    try:
-        await actions.check_update_course(session, principal, course_id, form.body())
-    except (ValidationError, Problem) as exc:
-        errors = form_errors(exc)
-        await session.rollback()
-        return await _form(request, session, principal, course_id, form.values, errors)
-    response = RedirectResponse(f"/academic/courses/{course_id}", status_code=303)
-    flash(request, response, _("课程已保存"))
-    return response
+    return await _save_course(request, session, principal, course_id, form)

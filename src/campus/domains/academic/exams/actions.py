@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.academic import events
+from campus.domains.academic import events, runs
 from campus.domains.academic.calendar.models import Term, TermDay
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.exams import adjust, build, queries, runner
@@ -436,25 +436,17 @@ async def _room_errors(session: AsyncSession, room_ids: list[int]) -> list[Field
 async def do_start_run(
     session: AsyncSession, principal: Principal, term: Term, body: RunIn
 ) -> ExamRun:
-    task_id = await tasks.submit(
-        session, runner.KIND, {"run_id": 0}, created_by=principal.person_id
-    )
     run = ExamRun(
         term_id=term.id,
         time_limit=body.time_limit,
         seed=body.seed,
         room_ids=sorted(set(body.room_ids)),
-        task_id=task_id,
         applied=False,
         report={},
         created_by=principal.person_id,
         created_at=clock.now(),
     )
-    session.add(run)
-    await session.flush()
-    task = await session.get(tasks.TaskRow, task_id)
-    assert task is not None
-    task.params = {"run_id": run.id}
+    await runs.submit(session, runner.KIND, run, principal.person_id)
     audit.record(
         session,
         "academic.exams.run",

@@ -5,12 +5,15 @@ timetable with seats, a teacher's duties and courses; phone-friendly)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from campus.domains.academic import runs
 from campus.domains.academic.exams import actions, build, queries
 from campus.domains.academic.exams.schemas import (
     ExamPatch,
@@ -35,17 +38,10 @@ router = APIRouter(tags=["academic-exams-pages"])
 Manager = Annotated[Principal, require(EXAM_MANAGE)]
 Reader = Annotated[Principal, signed_in()]
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-STATUS_LABELS = {
-    "queued": "排队中",
-    "running": "运行中",
-    "succeeded": "已完成",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
 
 
 def common() -> dict[str, Any]:
-    return {"fmt": fmt, "weekdays": WEEKDAYS, "status_labels": STATUS_LABELS}
+    return {"fmt": fmt, "weekdays": WEEKDAYS, "status_labels": runs.STATUS_LABELS}
 
 
 def _back(term_id: int, anchor: str = "") -> RedirectResponse:
@@ -56,6 +52,16 @@ def _problem_text(exc: Problem | ValidationError) -> str:
     if isinstance(exc, Problem):
         return str(exc.detail or exc.title)
     return "；".join(form_errors(exc).values()) or str(_("输入不合法"))
+
+
+@contextmanager
+def _refusal_flashed(request: Request, response: Response) -> Iterator[None]:
+    """A desk form's action: its refusal or bad input is flashed on ``response`` (back to the
+    desk) instead of raised."""
+    try:
+        yield
+    except (Problem, ValidationError) as exc:
+        flash(request, response, _problem_text(exc), "danger")
 
 
 # ---------------------------------------------------------------- the registrar's desk
@@ -94,11 +100,8 @@ async def generate_exams_form(
     request: Request, term_id: int, session: SessionDep, principal: Manager
 ) -> Response:
     response = _back(term_id, "#exams")
-    try:
+    with _refusal_flashed(request, response):
         done = await actions.check_generate_exams(session, term_id)
-    except Problem as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(
             request, response, _("新建 {n} 门考试（已有 {m} 门）", n=done.created, m=done.existing)
         )
@@ -110,11 +113,8 @@ async def generate_sessions_form(
     request: Request, term_id: int, session: SessionDep, principal: Manager
 ) -> Response:
     response = _back(term_id, "#sessions")
-    try:
+    with _refusal_flashed(request, response):
         done = await actions.check_generate_sessions(session, term_id, GenerateSessionsIn())
-    except Problem as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("新建 {n} 个考试场次", n=done.created))
     return response
 
@@ -130,12 +130,9 @@ async def add_session_form(
     ends: Annotated[str, Form()] = "",
 ) -> Response:
     response = _back(term_id, "#sessions")
-    try:
+    with _refusal_flashed(request, response):
         body = SessionIn.model_validate({"day": day, "starts": starts, "ends": ends})
         await actions.check_add_session(session, term_id, body)
-    except (Problem, ValidationError) as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("已添加场次"))
     return response
 
@@ -146,11 +143,8 @@ async def delete_session_form(
 ) -> Response:
     row = await actions.session_or_404(session, session_id)
     response = _back(row.term_id, "#sessions")
-    try:
+    with _refusal_flashed(request, response):
         await actions.check_delete_session(session, session_id)
-    except Problem as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("已删除场次"))
     return response
 
@@ -166,14 +160,11 @@ async def edit_exam_form(
 ) -> Response:
     exam = await actions.exam_or_404(session, exam_id)
     response = _back(exam.term_id, "#exams")
-    try:
+    with _refusal_flashed(request, response):
         body = ExamPatch.model_validate(
             {"duration": duration, "excluded": mode == "excluded", "manual": mode == "manual"}
         )
         await actions.check_patch_exam(session, exam_id, body)
-    except (Problem, ValidationError) as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("已保存考试"))
     return response
 
@@ -202,11 +193,8 @@ async def publish_form(
     request: Request, term_id: int, session: SessionDep, principal: Manager
 ) -> Response:
     response = _back(term_id)
-    try:
+    with _refusal_flashed(request, response):
         plan = await actions.check_publish(session, principal, term_id)
-    except Problem as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("已发布第 {v} 版考试安排", v=plan.version))
     return response
 
@@ -222,14 +210,11 @@ async def add_unavailability_form(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     response = _back(term_id, "#unavailable")
-    try:
+    with _refusal_flashed(request, response):
         body = UnavailabilityIn.model_validate(
             {"number": number or None, "session_ids": session_ids or [], "reason": reason}
         )
         rows = await actions.check_add_unavailability(session, principal, term_id, body)
-    except (Problem, ValidationError) as exc:
-        flash(request, response, _problem_text(exc), "danger")
-    else:
         flash(request, response, _("已登记 {n} 个场次", n=len(rows)))
     return response
 
@@ -365,10 +350,8 @@ async def cancel_form(
     request: Request, run_id: int, session: SessionDep, principal: Manager
 ) -> Response:
     response = RedirectResponse(f"/academic/exams/runs/{run_id}", status_code=303)
-    try:
+    with _refusal_flashed(request, response):
         await actions.check_cancel_run(session, run_id)
-    except Problem as exc:
-        flash(request, response, _problem_text(exc), "danger")
     return response
 
 

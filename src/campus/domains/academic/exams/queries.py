@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.domains.academic import runs
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.exams.adjust import MovePlan
@@ -156,26 +157,7 @@ async def exams_out(
 
 
 async def run_out(session: AsyncSession, run: ExamRun) -> RunOut:
-    task = await tasks.get(session, run.task_id)
-    assert task is not None
-    return RunOut(
-        id=run.id,
-        term_id=run.term_id,
-        time_limit=run.time_limit,
-        seed=run.seed,
-        task_id=run.task_id,
-        status=task.status,
-        progress=task.progress,
-        message=task.message,
-        figures=task.figures,
-        error=task.error,
-        feasible=run.feasible,
-        cost=run.cost,
-        applied=run.applied,
-        report=run.report,
-        created_at=run.created_at,
-        finished_at=task.finished_at,
-    )
+    return RunOut(**await runs.out_fields(session, run))
 
 
 async def run_or_404(session: AsyncSession, run_id: int) -> ExamRun:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from campus.domains.academic import runs
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.exams import build
 from campus.domains.academic.exams.engine import problem as engine
@@ -46,7 +47,6 @@ from campus.platform.users import service as users
 from campus.platform.users.schemas import STAFF_TYPES
 
 KIND = "academic.exams.solve"
-HISTORY_POINTS = 240
 SEAT_COLUMNS = 8
 
 
@@ -119,13 +119,7 @@ async def run_task(ctx: TaskContext) -> dict[str, Any]:
     async def on_report(data: dict[str, Any]) -> None:
         latest.update(data)
         if latest.get("cost") is not None:
-            point = [round(float(latest.get("elapsed", 0.0)), 1), latest["cost"]]
-            if history and history[-1][0] == point[0]:
-                history[-1] = point
-            else:
-                history.append(point)
-            if len(history) > HISTORY_POINTS:
-                del history[1::2]
+            runs.record_cost(history, float(latest.get("elapsed", 0.0)), latest["cost"])
         fraction = min(0.99, float(latest.get("elapsed", 0.0)) / max(1, seconds))
         await ctx.progress(fraction, _label(latest.get("phase", "")), _figures(latest, history))
 

@@ -40,6 +40,7 @@ from campus.domains.academic.permissions import OFFERING_MANAGE
 from campus.domains.academic.programmes import orgs as org_tree
 from campus.domains.academic.programmes.queries import term_number
 from campus.domains.academic.rooms.models import Building
+from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
 from campus.kernel import audit, clock
 from campus.kernel.context import Principal
 from campus.kernel.errors import FieldError, InvalidInput
@@ -49,16 +50,6 @@ from campus.platform.users import service as users
 from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.schemas import STAFF_TYPES, ClassOut
 
-ROOM_TYPE_NAMES = {
-    "ordinary": "普通教室",
-    "multimedia": "多媒体教室",
-    "hall": "阶梯教室",
-    "lab": "实验室",
-    "computer": "机房",
-    "language": "语音室",
-    "sports": "体育场馆",
-    "studio": "画室/琴房",
-}
 PRACTICE_MARK = "实践"  # plan items of groups named so (实践环节) are not timetabled
 
 
@@ -202,7 +193,7 @@ async def check_section(session: AsyncSession, s: CheckedSection, ctx: Context) 
             )
         )
     largest = ctx.largest.get(s.room_type)
-    type_name = ROOM_TYPE_NAMES.get(s.room_type, s.room_type)
+    type_name = ROOM_TYPE_LABELS.get(s.room_type, s.room_type)
     if largest is None:
         errors.append(FieldError("room_type", _("没有可用的{kind}", kind=type_name)))
     elif s.capacity > largest:

@@ -20,6 +20,7 @@ from campus.domains.academic.offering.schemas import (
 )
 from campus.domains.academic.permissions import OFFERING_MANAGE
 from campus.domains.academic.programmes.queries import current_term, term_or_404, terms
+from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
 from campus.domains.academic.schemas import FilterInt
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
@@ -131,7 +132,7 @@ async def _section_page(
         form=form,
         errors=errors or {},
         editable=editable,
-        room_types=actions.ROOM_TYPE_NAMES,
+        room_types=ROOM_TYPE_LABELS,
     )
 
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import sheets
 from campus.domains.academic.rooms import queries
 from campus.domains.academic.rooms.models import Building, Room
+from campus.domains.academic.rows import delete_unless_used
 from campus.domains.academic.schemas import BuildingIn, ImportReport, RoomIn
 from campus.kernel import audit
 from campus.kernel.errors import Conflict, FieldError, InvalidInput
@@ -65,12 +65,7 @@ async def check_delete_building(session: AsyncSession, building_id: int) -> None
     if rooms:
         raise Conflict(_("“{name}”还有 {n} 间教室，不能删除", name=building.name, n=rooms))
     before = _building_state(building)
-    try:
-        async with session.begin_nested():
-            await session.delete(building)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("该教学楼仍被引用，不能删除")) from exc
+    await delete_unless_used(session, building, _("该教学楼仍被引用，不能删除"))
     audit.record(session, "academic.building.delete", "building", building_id, before=before)
 
 
@@ -139,12 +134,7 @@ def _room_state(r: Room) -> dict[str, Any]:
 async def check_delete_room(session: AsyncSession, room_id: int) -> None:
     room = await queries.room_or_404(session, room_id)
     before = _room_state(room)
-    try:
-        async with session.begin_nested():
-            await session.delete(room)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("该教室已被课表或考试使用，不能删除；可改为停用")) from exc
+    await delete_unless_used(session, room, _("该教室已被课表或考试使用，不能删除；可改为停用"))
     audit.record(session, "academic.room.delete", "room", room_id, before=before)
 
 

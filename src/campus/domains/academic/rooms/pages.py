@@ -3,6 +3,7 @@ and the Excel import (``academic.room.manage``)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from campus.domains.academic.schemas import BuildingIn, RoomIn
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Problem
-from campus.kernel.i18n import _
+from campus.kernel.i18n import LazyText, _
 from campus.kernel.pagination import PageParamsDep
 from campus.kernel.templating import flash, form_errors, is_htmx, render
 from campus.platform.access.service import require, signed_in
@@ -172,19 +173,28 @@ async def edit_room_submit(
     return await _save_room(request, session, room_id, form)
 
 
-@router.post("/academic/rooms/{room_id}/delete", dependencies=[MANAGE])
-async def delete_room_submit(request: Request, room_id: int, session: SessionDep) -> Response:
-    response = RedirectResponse("/academic/rooms", status_code=303)
+async def _delete(
+    request: Request, session: AsyncSession, deleting: Awaitable[None], back: str, done: LazyText
+) -> Response:
+    """Back to the list after ``deleting``, saying why when it was refused (an unknown row
+    stays a 404)."""
+    response = RedirectResponse(back, status_code=303)
     try:
-        await actions.check_delete_room(session, room_id)
+        await deleting
     except Problem as exc:
         if exc.status == 404:
             raise
         await session.rollback()
         flash(request, response, str(exc.detail), "danger")
         return response
-    flash(request, response, _("教室已删除"))
+    flash(request, response, done)
     return response
+
+
+@router.post("/academic/rooms/{room_id}/delete", dependencies=[MANAGE])
+async def delete_room_submit(request: Request, room_id: int, session: SessionDep) -> Response:
+    deleting = actions.check_delete_room(session, room_id)
+    return await _delete(request, session, deleting, "/academic/rooms", _("教室已删除"))
 
 
 # ---------------------------------------------------------------- import
@@ -273,14 +283,5 @@ async def save_building_submit(
 async def delete_building_submit(
     request: Request, building_id: int, session: SessionDep
 ) -> Response:
-    response = RedirectResponse("/academic/buildings", status_code=303)
-    try:
-        await actions.check_delete_building(session, building_id)
-    except Problem as exc:
-        if exc.status == 404:
-            raise
-        await session.rollback()
-        flash(request, response, str(exc.detail), "danger")
-        return response
-    flash(request, response, _("教学楼已删除"))
-    return response
+    deleting = actions.check_delete_building(session, building_id)
+    return await _delete(request, session, deleting, "/academic/buildings", _("教学楼已删除"))

@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.academic import events
+from campus.domains.academic import events, runs
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.offering.models import Section
 from campus.domains.academic.rooms.models import Room
@@ -70,27 +70,19 @@ async def do_start_run(
     seed: int,
     instance: str | None,
 ) -> Run:
-    task_id = await tasks.submit(
-        session, runner.KIND, {"run_id": 0}, created_by=principal.person_id
-    )
     run = Run(
         term_id=term_id,
         mode=mode,
         name=name[:120],
         time_limit=time_limit,
         seed=seed,
-        task_id=task_id,
         instance=instance,
         applied=False,
         report={},
         created_by=principal.person_id,
         created_at=clock.now(),
     )
-    session.add(run)
-    await session.flush()
-    task = await session.get(tasks.TaskRow, task_id)
-    assert task is not None
-    task.params = {"run_id": run.id}
+    await runs.submit(session, runner.KIND, run, principal.person_id)
     audit.record(
         session,
         "academic.timetable.run",
@@ -102,9 +94,7 @@ async def do_start_run(
 
 
 async def check_cancel_run(session: AsyncSession, run_id: int) -> Run:
-    run = await session.get(Run, run_id)
-    if run is None:
-        raise NotFound(_("排课运行不存在"))
+    run = await queries.run_or_404(session, run_id)
     status = await tasks.cancel(session, run.task_id)
     if status in tasks.FINISHED and status != tasks.CANCELLED:
         raise Conflict(_("该排课运行已结束"))

@@ -11,10 +11,11 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from campus.domains.academic import runs
 from campus.domains.academic.permissions import TIMETABLE_MANAGE
 from campus.domains.academic.rooms.models import ROOM_TYPES
+from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
 from campus.domains.academic.timetabling import access, actions, build, queries
-from campus.domains.academic.timetabling.models import Run
 from campus.domains.academic.timetabling.routes import check_week, mine
 from campus.domains.academic.timetabling.schemas import (
     LectureOut,
@@ -25,7 +26,7 @@ from campus.domains.academic.timetabling.schemas import (
 from campus.kernel.clock import fmt, today
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, SessionDep
-from campus.kernel.errors import NotFound, Problem
+from campus.kernel.errors import Problem
 from campus.kernel.i18n import _
 from campus.kernel.templating import back_with_problem, flash, go_to, render
 from campus.platform.access.service import public, require, signed_in
@@ -35,30 +36,13 @@ router = APIRouter(tags=["academic-timetabling-pages"])
 STATIC = Path(__file__).parent.parent / "static"
 Manager = Annotated[Principal, require(TIMETABLE_MANAGE)]
 Reader = Annotated[Principal, signed_in()]
-ROOM_TYPE_LABELS = {
-    "ordinary": "普通教室",
-    "multimedia": "多媒体教室",
-    "hall": "阶梯教室",
-    "lab": "实验室",
-    "computer": "机房",
-    "language": "语音室",
-    "sports": "体育场馆",
-    "studio": "画室/琴房",
-}
-STATUS_LABELS = {
-    "queued": "排队中",
-    "running": "运行中",
-    "succeeded": "已完成",
-    "failed": "失败",
-    "cancelled": "已取消",
-}
 
 
 def common() -> dict[str, Any]:
     return {
         "fmt": fmt,
         "weekdays": queries.WEEKDAYS,
-        "status_labels": STATUS_LABELS,
+        "status_labels": runs.STATUS_LABELS,
         "room_types": ROOM_TYPE_LABELS,
     }
 
@@ -233,10 +217,7 @@ async def remove_constraint_form(
 
 
 async def _run(session: ReadSessionDep, run_id: int) -> Any:
-    run = await session.get(Run, run_id)
-    if run is None:
-        raise NotFound(_("排课运行不存在"))
-    return await queries.run_out(session, run)
+    return await queries.run_out(session, await queries.run_or_404(session, run_id))
 
 
 @router.get("/academic/timetabling/runs/{run_id}")

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.domains.academic import runs
 from campus.domains.academic.calendar.models import Period, Term, TermDay
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.offering.models import Section, SectionClass, SectionTeacher
 from campus.domains.academic.rooms.models import Building, Room
+from campus.domains.academic.rooms.queries import ROOM_TYPE_LABELS
 from campus.domains.academic.timetabling import build
 from campus.domains.academic.timetabling.models import (
     Lecture,
@@ -188,30 +190,17 @@ async def _section_people(
 
 
 async def run_out(session: AsyncSession, run: Run) -> RunOut:
-    task = await tasks.get(session, run.task_id)
-    assert task is not None
-    return RunOut(
-        id=run.id,
-        term_id=run.term_id,
-        mode=run.mode,
-        name=run.name,
-        time_limit=run.time_limit,
-        seed=run.seed,
-        task_id=run.task_id,
-        status=task.status,
-        progress=task.progress,
-        message=task.message,
-        figures=task.figures,
-        error=task.error,
-        feasible=run.feasible,
-        hard=run.hard,
-        cost=run.cost,
-        moved=run.moved,
-        applied=run.applied,
-        report={k: v for k, v in run.report.items() if k != "placements"},
-        created_at=run.created_at,
-        finished_at=task.finished_at,
-    )
+    fields = await runs.out_fields(session, run)
+    # A benchmark's placements (its solution, downloaded apart) are too long for a progress poll.
+    fields["report"] = {k: v for k, v in run.report.items() if k != "placements"}
+    return RunOut(**fields, mode=run.mode, name=run.name, hard=run.hard, moved=run.moved)
+
+
+async def run_or_404(session: AsyncSession, run_id: int) -> Run:
+    run = await session.get(Run, run_id)
+    if run is None:
+        raise NotFound(_("排课运行不存在"))
+    return run
 
 
 async def runs_of(session: AsyncSession, term_id: int | None, limit: int = 20) -> list[RunOut]:
@@ -476,17 +465,6 @@ async def sections_by_id(session: AsyncSession, ids: list[int]) -> dict[int, Sec
 
 # ---------------------------------------------------------------- explanations (engine)
 
-ROOM_TYPE_NAMES = {
-    "ordinary": "普通教室",
-    "multimedia": "多媒体教室",
-    "hall": "阶梯教室",
-    "lab": "实验室",
-    "computer": "机房",
-    "language": "语音室",
-    "sports": "体育场馆",
-    "studio": "画室/琴房",
-}
-
 
 async def engine_names(session: AsyncSession, built: build.Built) -> dict[str, str]:
     """Readable names of the engine's ids (sections, rooms, teachers, classes, buildings)."""
@@ -502,7 +480,7 @@ async def engine_names(session: AsyncSession, built: build.Built) -> dict[str, s
     for c in await users.list_classes(session):
         if c.id in wanted:
             names[f"c{c.id}"] = c.name
-    names.update(ROOM_TYPE_NAMES)
+    names.update(ROOM_TYPE_LABELS)
     return names
 
 

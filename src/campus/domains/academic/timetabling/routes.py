@@ -50,10 +50,7 @@ async def start_run(term_id: int, body: RunIn, session: SessionDep, principal: M
 
 @router.get("/runs/{run_id}", response_model=RunOut, summary="排课运行与进度")
 async def get_run(run_id: int, session: ReadSessionDep, principal: Manager) -> RunOut:
-    run = await session.get(Run, run_id)
-    if run is None:
-        raise NotFound(_("排课运行不存在"))
-    return await queries.run_out(session, run)
+    return await queries.run_out(session, await queries.run_or_404(session, run_id))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="取消排课运行")

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from campus.domains.academic import runs
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.timetabling import build, queries
 from campus.domains.academic.timetabling.engine import problem as engine
@@ -20,7 +21,6 @@ from campus.kernel import audit, clock
 from campus.kernel.tasks import TaskContext, TaskFailed, TaskKind
 
 KIND = "academic.timetabling.solve"
-HISTORY_POINTS = 240
 MAX_CONFLICTS = 50
 
 
@@ -105,13 +105,7 @@ async def run_task(ctx: TaskContext) -> dict[str, Any]:
     async def on_report(data: dict[str, Any]) -> None:
         latest.update({k: v for k, v in data.items() if v is not None})
         if latest.get("cost") is not None:
-            point = [round(float(latest.get("elapsed", 0.0)), 1), latest["cost"]]
-            if history and history[-1][0] == point[0]:
-                history[-1] = point
-            else:
-                history.append(point)
-            if len(history) > HISTORY_POINTS:
-                del history[1::2]
+            runs.record_cost(history, float(latest.get("elapsed", 0.0)), latest["cost"])
         fraction = min(0.99, float(latest.get("elapsed", 0.0)) / max(1, seconds))
         await ctx.progress(
             fraction, _phase_label(latest.get("phase", "")), _figures(latest, history)
