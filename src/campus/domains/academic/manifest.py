@@ -12,6 +12,7 @@ from campus.domains.academic.permissions import (
     OFFERING_MANAGE,
     PERMISSIONS,
     ROOM_MANAGE,
+    SELECTION_MANAGE,
     STATUS_READ,
     TIMETABLE_MANAGE,
 )
@@ -21,6 +22,7 @@ from campus.domains.academic.rooms import pages as room_pages
 from campus.domains.academic.rooms import routes as room_routes
 from campus.domains.academic.seed import seed
 from campus.domains.academic.selection import jobs as selection_jobs
+from campus.domains.academic.selection import pages as selection_pages
 from campus.domains.academic.selection import routes as selection_routes
 from campus.domains.academic.status import handlers as status_handlers
 from campus.domains.academic.status import pages as status_pages
@@ -57,6 +59,7 @@ MODULE = Module(
         status_pages.router,
         timetabling_pages.router,
         exam_pages.router,
+        selection_pages.router,
     ),
     permissions=PERMISSIONS,
     menu=(
@@ -77,6 +80,15 @@ MODULE = Module(
         MenuEntry(_("排课"), "/academic/timetabling", TIMETABLE_MANAGE, icon="grid-dots", order=44),
         MenuEntry(_("我的考试"), "/academic/my/exams", None, icon="writing", order=45),
         MenuEntry(_("考试安排"), "/academic/exams", EXAM_MANAGE, icon="clipboard-list", order=46),
+        MenuEntry(_("选课"), "/academic/selection", None, icon="hand-click", order=47),
+        MenuEntry(_("我的选课"), "/academic/selection/me", None, icon="list-check", order=48),
+        MenuEntry(
+            _("选课管理"),
+            "/academic/selection/rounds",
+            SELECTION_MANAGE,
+            icon="adjustments",
+            order=49,
+        ),
     ),
     handlers=(*status_handlers.HANDLERS,),
     jobs=(selection_jobs.SWEEP,),

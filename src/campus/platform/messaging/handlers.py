@@ -1,11 +1,11 @@
 """Reactions: planning a notification's external sends, delivering ``notify_requested``, and
 the notices people expect from other modules' events (workflow to-dos and outcomes, OA notices,
-meeting invitations and reminders).
+meeting invitations and reminders, course selection results).
 
 Each runs in its own transaction and is idempotent twice over: the kernel hands an event to a
 handler once, and each notification carries a ``source`` naming its cause, so a replayed event
-finds the notification it already made. Events of modules above the platform (OA) are read
-by name and payload, without importing them.
+finds the notification it already made. Events of modules above the platform (OA, academic
+affairs) are read by name and payload, without importing them.
 """
 
 from __future__ import annotations
@@ -267,6 +267,52 @@ async def on_reminder_due(session: AsyncSession, event: Event) -> None:
     )
 
 
+# ---------------------------------------------------------------- course selection (选课)
+
+
+class _Place(BaseModel):
+    person_id: int
+    status: str
+    source: str
+    section_name: str
+
+
+# What a student is told when their place changes by something they did not do themselves:
+# (source, status) → (title, body). Their own selections and drops they see on the page.
+PLACE_NOTICES = {
+    ("promoted", "selected"): (
+        "选课结果：{section}候补成功",
+        "你已从候补名单递补选上“{section}”。",
+    ),
+    ("lottery", "selected"): ("选课结果：{section}已中签", "预选抽签结束，你已选上“{section}”。"),
+    ("lottery", "lost"): (
+        "选课结果：{section}未中签",
+        "预选抽签结束，“{section}”名额已满，你未中签，可在正选或补退选时另选。",
+    ),
+    ("override", "selected"): ("选课变更：已为你选上{section}", "教务处已为你选上“{section}”。"),
+    ("override", "dropped"): ("选课变更：已为你退选{section}", "教务处已为你退选“{section}”。"),
+}
+
+
+async def on_place_changed(session: AsyncSession, event: Event) -> None:
+    place = _Place.model_validate(event.payload)
+    found = PLACE_NOTICES.get((place.source, place.status))
+    if found is None:
+        return
+    title, body = (text.format(section=place.section_name) for text in found)
+    await _send(
+        session,
+        NotificationIn(
+            category="academic",
+            title=title,
+            body=body,
+            link="/academic/selection/me",
+            audience=Audience(person_ids=[place.person_id]),
+            source=f"{event.name}:{event.id}",
+        ),
+    )
+
+
 HANDLERS = (
     EventHandler("messaging.plan_deliveries", events.NOTIFICATION_SENT, on_notification_sent),
     EventHandler("messaging.notify_requested", events.NOTIFY_REQUESTED, on_notify_requested),
@@ -280,4 +326,5 @@ HANDLERS = (
     EventHandler("messaging.oa_notice", "oa.notice.published", on_notice_published),
     *(EventHandler(f"messaging.{name}", name, on_meeting) for name in MEETING_TEMPLATES),
     EventHandler("messaging.oa_reminder", "oa.schedule.reminder_due", on_reminder_due),
+    EventHandler("messaging.selection_place", "academic.selection.place_changed", on_place_changed),
 )

@@ -4,6 +4,7 @@ students of class A with status records, signed in."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,8 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.academic.offering.models import SectionMajor
+from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.offering.models import Section, SectionMajor
+from campus.domains.academic.programmes.queries import current_term
 from campus.domains.academic.selection.actions import seats_key
 from campus.domains.academic.selection.models import Round
 from campus.domains.academic.status.models import StudentStatus
@@ -153,3 +158,71 @@ def select_key() -> dict[str, str]:
 
 async def choose(client: httpx.AsyncClient, section_id: int, **headers: str) -> httpx.Response:
     return await client.post(f"{API}/sections/{section_id}/select", headers=headers or select_key())
+
+
+async def few_seats(session: AsyncSession, seats: int, count: int) -> tuple[int, list[int]]:
+    """In a database seeded with the demo: a section of ``seats`` seats with no lectures yet
+    (so nothing clashes), a first-come round open now, and the demo's first ``count`` students
+    in school. The section's id and the students'."""
+    term = await current_term(session)
+    assert term is not None
+    now = clock.now()
+    some_college = await session.scalar(select(StudentStatus.college_id).limit(1))
+    assert some_college is not None
+    course = Course(
+        code=f"RUSH{uuid.uuid4().hex[:6]}",
+        name="抢课测试",
+        name_en="Rush",
+        credits=Decimal(2),
+        lecture_hours=32,
+        assessment="exam",
+        org_unit_id=some_college,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(course)
+    await session.flush()
+    section = Section(
+        term_id=term.id,
+        course_id=course.id,
+        code=f"RUSH-{uuid.uuid4().hex[:8]}",
+        name="抢课（01）",
+        org_unit_id=some_college,
+        capacity=seats,
+        lectures_per_week=1,
+        min_days=1,
+        week_from=1,
+        week_to=16,
+        week_parity="all",
+        room_type="multimedia",
+        status="open",
+        note="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(section)
+    session.add(
+        Round(
+            term_id=term.id,
+            name="正选",
+            kind="first_come",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(hours=3),
+            grades=[],
+            major_ids=[],
+            max_credits=Decimal(40),
+            waitlist=True,
+            drop_allowed=True,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    students = list(
+        await session.scalars(
+            select(StudentStatus.person_id)
+            .where(StudentStatus.in_school.is_(True))
+            .order_by(StudentStatus.id)
+            .limit(count)
+        )
+    )
+    return section.id, students

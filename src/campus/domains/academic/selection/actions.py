@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import events
@@ -44,6 +45,8 @@ from campus.platform.users import service as users
 # A claim still pending after this long belongs to a request that died before its commit.
 STALE_CLAIM_SECONDS = 60.0
 UNLIMITED = 1 << 30  # the limit an override claims under: it goes past the capacity
+# The refusal counters of a round outlive it by some weeks: the registrar reviews them after.
+REFUSALS_KEPT_SECONDS = 6 * 7 * 24 * 3600.0
 
 
 def seats_key(section_id: int) -> str:
@@ -53,6 +56,13 @@ def seats_key(section_id: int) -> str:
 def refused(refusal: Refusal) -> Conflict:
     """A rule's refusal as a problem: its reason code for statistics, its sentence to read."""
     return Conflict(refusal.message, extra={"reason": refusal.reason, **refusal.extra})
+
+
+async def counted(cache: Cache, round_id: int, refusal: Refusal) -> Conflict:
+    """A refusal in a round, counted for the registrar's statistics by its reason: a refusal
+    writes nothing to the database, so the count lives in the cache."""
+    await cache.incr(queries.refusal_key(round_id, refusal.reason), ttl=REFUSALS_KEPT_SECONDS)
+    return refused(refusal)
 
 
 # ---------------------------------------------------------------- rounds
@@ -65,7 +75,9 @@ async def check_create_round(session: AsyncSession, body: RoundIn) -> Round:
         missing = [m for m in body.major_ids if m not in units]
         if missing:
             raise InvalidInput.on("major_ids", _("专业 {ids} 不存在", ids=missing))
-    found = Round(**body.model_dump(), created_at=clock.now())
+    # A time typed without a zone is campus time.
+    when = {"opens_at": clock.aware(body.opens_at), "closes_at": clock.aware(body.closes_at)}
+    found = Round(**{**body.model_dump(), **when}, created_at=clock.now())
     session.add(found)
     await session.flush()
     audit.record(
@@ -101,11 +113,11 @@ async def check_select(
     held = await queries.holdings(session, person_id, class_id, found.term_id)
     refusal = rules.refusal(queries.window_of(found), student, offer, held, now)
     if refusal is not None:
-        raise refused(refusal)
+        raise await counted(cache, found.id, refusal)
     if found.kind == "lottery":
         status = "preferred"
     else:
-        status = await _take_seat(session, cache, offer, person_id, waitlist=found.waitlist)
+        status = await _take_seat(session, cache, offer, person_id, found)
     place = await _place(session, offer, person_id, found.id, status, "self", now)
     answer = SelectAnswer(
         section_id=section_id,
@@ -149,7 +161,7 @@ async def _student(session: AsyncSession, person_id: int) -> tuple[rules.Student
 
 
 async def _take_seat(
-    session: AsyncSession, cache: Cache, offer: Offer, person_id: int, *, waitlist: bool
+    session: AsyncSession, cache: Cache, offer: Offer, person_id: int, found: Round
 ) -> str:
     """A seat from the section's claim set ("selected"), else a place in its waitlist."""
     key, member = seats_key(offer.section_id), str(person_id)
@@ -160,10 +172,14 @@ async def _take_seat(
     if claim is Claim.HELD:
         # The seat is theirs in the cache but not (yet) in the database: a request of theirs
         # is still being written, or died; the sweeper frees the latter.
-        raise refused(Refusal("in_flight", str(_("你上一次的选课请求仍在处理中，请稍后刷新查看"))))
-    if not waitlist:
-        raise refused(Refusal("full", str(_("该教学班已满"))))
+        raise await counted(cache, found.id, in_flight())
+    if not found.waitlist:
+        raise await counted(cache, found.id, Refusal("full", str(_("该教学班已满"))))
     return "waitlisted"
+
+
+def in_flight() -> Refusal:
+    return Refusal("in_flight", str(_("你上一次的选课请求仍在处理中，请稍后刷新查看")))
 
 
 async def _claim(
@@ -213,10 +229,14 @@ async def _place(
             course_id=offer.course_id,
             person_id=person_id,
         )
-        session.add(place)
     place.round_id, place.status, place.source = round_id, status, source
     place.credits, place.queued_at, place.updated_at = offer.credits, now, now
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(place)
+    except IntegrityError:
+        # A new row, and the same student's other request for the section wrote one first.
+        raise refused(in_flight()) from None
     await _emit_place(session, place, offer.name)
     return place
 
@@ -246,7 +266,7 @@ async def check_drop(
 ) -> None:
     """退选: gives up a seat (the waitlist's head takes it), a waitlist place or a wish."""
     person_id = principal.person_id
-    place = await queries.place_of(session, person_id, section_id)
+    place = await queries.place_of(session, person_id, section_id, lock=True)
     if place is None or place.status not in HELD:
         raise NotFound(_("你没有选这个教学班"))
     student, _class = await _student(session, person_id)
@@ -316,7 +336,7 @@ async def check_override(
         raise Forbidden(_("没有管理该教学班选课的权限"))
     if await queries.student_of(session, body.person_id) is None:
         raise InvalidInput.on("person_id", _("该学生不存在或没有学籍"))
-    place = await queries.place_of(session, body.person_id, section_id)
+    place = await queries.place_of(session, body.person_id, section_id, lock=True)
     if add:
         if place is not None and place.status == "selected":
             raise Conflict.on("person_id", _("该学生已在这个教学班"))

@@ -4,11 +4,12 @@ the students' places."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Float, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -16,6 +17,7 @@ from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.catalog.queries import course_matches
 from campus.domains.academic.offering import queries as offering_queries
 from campus.domains.academic.offering.models import Section, SectionClass, SectionMajor
+from campus.domains.academic.rooms.models import Room
 from campus.domains.academic.selection.models import Enrollment, Round
 from campus.domains.academic.selection.rules import (
     Holding,
@@ -29,6 +31,8 @@ from campus.domains.academic.selection.rules import (
 from campus.domains.academic.selection.schemas import HELD, OfferOut, PlaceOut
 from campus.domains.academic.status.models import StudentStatus
 from campus.domains.academic.timetabling.models import PublishedLecture
+from campus.domains.academic.timetabling.queries import weeks_label
+from campus.kernel.cache import Cache
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 
@@ -47,9 +51,10 @@ async def rounds_of(session: AsyncSession, term_id: int | None = None) -> list[R
     return list(await session.scalars(stmt))
 
 
-async def open_round(session: AsyncSession, student: Student, now: datetime) -> Round | None:
+async def open_round(session: AsyncSession, student: Student | None, now: datetime) -> Round | None:
     """The round open now for the student: one whose population includes them (the latest
-    opened first), else any open round (whose rules then say why they may not select)."""
+    opened first), else any open round (whose rules then say why they may not select). For
+    someone who is no student, the latest opened."""
     rounds = list(
         await session.scalars(
             select(Round)
@@ -57,9 +62,8 @@ async def open_round(session: AsyncSession, student: Student, now: datetime) -> 
             .order_by(Round.opens_at.desc(), Round.id.desc())
         )
     )
-    return next((r for r in rounds if in_population(window_of(r), student)), None) or next(
-        iter(rounds), None
-    )
+    ours = (r for r in rounds if student is not None and in_population(window_of(r), student))
+    return next(ours, None) or next(iter(rounds), None)
 
 
 async def sections_in_open_rounds(session: AsyncSession, now: datetime) -> list[int]:
@@ -188,12 +192,17 @@ async def holdings(
     ]
 
 
-async def place_of(session: AsyncSession, person_id: int, section_id: int) -> Enrollment | None:
-    found: Enrollment | None = await session.scalar(
-        select(Enrollment).where(
-            Enrollment.person_id == person_id, Enrollment.section_id == section_id
-        )
+async def place_of(
+    session: AsyncSession, person_id: int, section_id: int, *, lock: bool = False
+) -> Enrollment | None:
+    """The student's place in the section; ``lock``: its row locked (PostgreSQL), so that a
+    drop waits for a promotion of the same place and then sees it."""
+    stmt = select(Enrollment).where(
+        Enrollment.person_id == person_id, Enrollment.section_id == section_id
     )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    found: Enrollment | None = await session.scalar(stmt)
     return found
 
 
@@ -222,11 +231,14 @@ async def holders(session: AsyncSession, section_ids: Sequence[int]) -> dict[int
 
 
 async def waitlist_head(session: AsyncSession, section_id: int) -> Enrollment | None:
+    """The first in the section's waitlist, locked; two drops at once promote two different
+    students (each skips the row the other holds)."""
     found: Enrollment | None = await session.scalar(
         select(Enrollment)
         .where(Enrollment.section_id == section_id, Enrollment.status == "waitlisted")
         .order_by(Enrollment.queued_at, Enrollment.id)
         .limit(1)
+        .with_for_update(skip_locked=True)
     )
     return found
 
@@ -311,7 +323,11 @@ async def offers(
         stmt = stmt.where(course_matches(q))
     if college_id is not None:
         stmt = stmt.where(Section.org_unit_id == college_id)
-    sections = list(await session.scalars(stmt))
+    return await offers_out(session, list(await session.scalars(stmt)))
+
+
+async def offers_out(session: AsyncSession, sections: list[Section]) -> list[OfferOut]:
+    """The sections with their places as the database has them."""
     outs = await offering_queries.sections_out(session, sections)
     counts = await seat_counts(session, [s.id for s in sections])
     return [
@@ -323,3 +339,110 @@ async def offers(
         )
         for out in outs
     ]
+
+
+@dataclass(frozen=True)
+class Lecture:
+    """A published lecture as a student reads it in selection: when, where, which weeks."""
+
+    section_id: int
+    day: int
+    block: int
+    room: str
+    weeks: str
+
+
+async def lectures_of(
+    session: AsyncSession, section_ids: Sequence[int]
+) -> dict[int, list[Lecture]]:
+    """The published lectures of the sections, by section, in the order of the week."""
+    found: dict[int, list[Lecture]] = defaultdict(list)
+    if section_ids:
+        for section_id, day, block, room, week_from, week_to, parity in await session.execute(
+            select(
+                PublishedLecture.section_id,
+                PublishedLecture.day,
+                PublishedLecture.block,
+                Room.code,
+                Section.week_from,
+                Section.week_to,
+                Section.week_parity,
+            )
+            .join(Section, Section.id == PublishedLecture.section_id)
+            .join(Room, Room.id == PublishedLecture.room_id)
+            .where(PublishedLecture.section_id.in_(section_ids))
+            .order_by(PublishedLecture.day, PublishedLecture.block)
+        ):
+            weeks = weeks_label(week_from, week_to, parity)
+            found[section_id].append(Lecture(section_id, day, block, room, weeks))
+    return found
+
+
+# ---------------------------------------------------------------- the registrar's dashboard
+
+
+@dataclass(frozen=True)
+class Fill:
+    """How full a section is: seats taken (or wished for, in a lottery round) of its capacity."""
+
+    section_id: int
+    name: str
+    capacity: int
+    taken: int
+    waitlisted: int
+
+    @property
+    def ratio(self) -> float:
+        return self.taken / self.capacity if self.capacity else 0.0
+
+
+async def round_counts(session: AsyncSession, round_id: int) -> dict[str, int]:
+    """The places made in the round, by status."""
+    return {
+        status: n
+        for status, n in await session.execute(
+            select(Enrollment.status, func.count())
+            .where(Enrollment.round_id == round_id)
+            .group_by(Enrollment.status)
+        )
+    }
+
+
+async def hot_sections(session: AsyncSession, term_id: int, limit: int = 10) -> list[Fill]:
+    """The term's fullest sections: seats taken and wished for of the capacity, the longer
+    waitlist first among equals."""
+    counted = (
+        select(
+            Enrollment.section_id,
+            func.sum(case((Enrollment.status.in_(("selected", "preferred")), 1), else_=0)).label(
+                "taken"
+            ),
+            func.sum(case((Enrollment.status == "waitlisted", 1), else_=0)).label("waitlisted"),
+        )
+        .where(Enrollment.term_id == term_id, Enrollment.status.in_(HELD))
+        .group_by(Enrollment.section_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Section.id, Section.name, Section.capacity, counted.c.taken, counted.c.waitlisted)
+        .join(counted, counted.c.section_id == Section.id)
+        .where(Section.capacity > 0)
+        .order_by(
+            (cast(counted.c.taken, Float) / Section.capacity).desc(),
+            counted.c.waitlisted.desc(),
+            Section.id,
+        )
+        .limit(limit)
+    )
+    return [Fill(*row) for row in rows]
+
+
+def refusal_key(round_id: int, reason: str) -> str:
+    """The cache counter of a round's refusals for one reason (refusals write nothing to the
+    database, so they are counted here)."""
+    return f"acad:sel:refused:{round_id}:{reason}"
+
+
+async def refusal_counts(cache: Cache, round_id: int, reasons: Iterable[str]) -> dict[str, int]:
+    """How often each reason refused a selection in the round (while its counters live)."""
+    return {r: int(await cache.get(refusal_key(round_id, r)) or 0) for r in reasons}

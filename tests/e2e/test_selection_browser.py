@@ -1,0 +1,207 @@
+"""Course selection in a real browser, on a phone: the demo student searches the open round's
+sections, selects one, is refused another that meets at the same time (with the reason on its
+card), joins the waitlist of a full one, then drops the first in 我的选课 and sees their places
+and credits change. The registrar (the demo staff login) finds the clash among the round's
+refusals on its dashboard.
+
+The term, its published lectures and the round are the test's own, written into the server's
+database before the browser starts; a classmate already holds the full section's only seat."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campus.domains.academic.offering.models import SectionMajor
+from campus.domains.academic.selection.models import Enrollment, Round
+from campus.domains.academic.status.models import StudentStatus
+from campus.domains.academic.timetabling.models import PublishedLecture
+from campus.kernel import clock
+from tests.domains.academic import factories
+from tests.e2e.conftest import sign_in
+from tests.e2e.live import LiveServer, live_server
+from tests.e2e.test_timetabling_browser import Demo, _with_demo
+
+pytestmark = pytest.mark.browser
+
+DATA = "选课测试·数据结构"  # Monday, block 1
+MUSIC = "选课测试·音乐鉴赏"  # Monday, block 1 too: clashes with DATA
+TENNIS = "选课测试·网球"  # one seat, taken
+
+
+@dataclass(frozen=True)
+class Selection:
+    term_id: int
+    round_id: int
+    sections: dict[str, int]
+
+
+async def _selection_round(session: AsyncSession, demo: Demo) -> Selection:
+    teacher, student = demo["teacher"], demo["student"]
+    assert teacher and student
+    record = await session.scalar(
+        select(StudentStatus).where(StudentStatus.person_id == student.id)
+    )
+    assert record is not None and record.in_school
+    classmate = await session.scalar(
+        select(StudentStatus.person_id).where(StudentStatus.person_id != student.id).limit(1)
+    )
+    assert classmate is not None
+    college = teacher.org_unit_id
+    term = await factories.add_term(session, code="E2E-SEL", name="选课浏览器测试学期")
+    await factories.add_grid(session, term.id)
+    building = await factories.add_building(session, code="E2E-SELB", name="选课测试楼")
+    room = await factories.add_room(session, building.id, code="E2E-SEL-101")
+    sections: dict[str, int] = {}
+    courses: dict[str, int] = {}
+    for n, (name, credits, capacity, day, block) in enumerate(
+        ((DATA, "3", 60, 0, 1), (MUSIC, "2", 60, 0, 1), (TENNIS, "1", 1, 2, 3))
+    ):
+        course = await factories.add_course(
+            session,
+            code=f"E2E-SEL-C{n}",
+            name=name,
+            credits=Decimal(credits),
+            lecture_hours=32,
+            org_unit_id=college,
+        )
+        section = await factories.add_section(
+            session,
+            term_id=term.id,
+            course_id=course.id,
+            org_unit_id=college,
+            teacher_id=teacher.id,
+            code=f"E2E-SEL-S{n}",
+            name=name,
+            capacity=capacity,
+            lectures_per_week=1,
+        )
+        session.add(SectionMajor(section_id=section.id, org_unit_id=record.major_id, grade=None))
+        session.add(
+            PublishedLecture(
+                term_id=term.id,
+                version=1,
+                section_id=section.id,
+                number=1,
+                day=day,
+                block=block,
+                room_id=room.id,
+            )
+        )
+        sections[name], courses[name] = section.id, course.id
+    now = clock.now()
+    found = Round(
+        term_id=term.id,
+        name="浏览器测试正选",
+        kind="first_come",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=3),
+        grades=[],
+        major_ids=[],
+        max_credits=Decimal("20"),
+        waitlist=True,
+        drop_allowed=True,
+        created_at=now,
+    )
+    session.add(found)
+    await session.flush()
+    session.add(
+        Enrollment(
+            term_id=term.id,
+            section_id=sections[TENNIS],
+            course_id=courses[TENNIS],
+            person_id=classmate,
+            round_id=found.id,
+            status="selected",
+            source="self",
+            credits=Decimal("1"),
+            queued_at=now,
+            updated_at=now,
+        )
+    )
+    return Selection(term.id, found.id, sections)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    workdir = tmp_path_factory.mktemp("e2e-selection")
+    with live_server(workdir) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def selection(server: LiveServer) -> Selection:
+    return _with_demo(server, _selection_round)
+
+
+def test_a_student_selects_is_refused_a_clash_waits_for_a_full_section_and_drops(
+    phone_page: Page, page: Page, server: LiveServer, selection: Selection
+) -> None:
+    phone = phone_page
+    student = server.login("student")
+    sign_in(phone, student.login, student.password)
+    phone.goto("/academic/selection")
+    expect(phone.get_by_test_id("round-info")).to_contain_text("浏览器测试正选")
+    phone.get_by_test_id("offer-search").fill("选课测试")
+    phone.get_by_test_id("offer-search-submit").click()
+    expect(phone).to_have_url(re.compile(r"q=%E9%80%89"))  # the results came (htmx)
+    expect(phone.get_by_test_id("offer")).to_have_count(3)
+
+    data = phone.locator(f"#offer-{selection.sections[DATA]}")
+    data.get_by_test_id("select").click()
+    expect(data.get_by_test_id("offer-status")).to_have_text("已选中")
+    expect(data.get_by_test_id("offer-remaining")).to_have_text("59")
+
+    music = phone.locator(f"#offer-{selection.sections[MUSIC]}")
+    music.get_by_test_id("select").click()
+    expect(music.get_by_test_id("offer-refusal")).to_have_text(f"与“{DATA}”上课时间冲突")
+    expect(music.get_by_test_id("offer-status")).to_have_count(0)
+
+    tennis = phone.locator(f"#offer-{selection.sections[TENNIS]}")
+    expect(tennis).to_contain_text("已满，选课将排队候补")
+    tennis.get_by_test_id("select").click()
+    expect(tennis.get_by_test_id("offer-status")).to_have_text("候补中（第 1 位）")
+    expect(tennis.get_by_test_id("offer-waitlist")).to_have_text("1")
+
+    phone.get_by_test_id("to-mine").click()
+    expect(phone.get_by_test_id("my-credits")).to_have_text("3")
+    expect(phone.get_by_test_id("my-held-credits")).to_have_text("4")
+    mine = phone.get_by_test_id("my-place").filter(has_text=DATA)
+    expect(mine.get_by_test_id("place-status")).to_have_text("已选中")
+    waiting = phone.get_by_test_id("my-place").filter(has_text=TENNIS)
+    expect(waiting.get_by_test_id("place-status")).to_have_text("候补中（第 1 位）")
+    preview = phone.get_by_test_id("preview-list")  # the phone's list of the week
+    expect(preview).to_contain_text(f"周一 第1大节 · {DATA}")
+    expect(preview).to_contain_text(TENNIS)
+
+    phone.once("dialog", lambda dialog: dialog.accept())
+    mine.get_by_test_id("drop").click()
+    expect(phone.get_by_test_id("drop-message")).to_have_text("已退选")
+    expect(mine.get_by_test_id("place-status")).to_have_text("已退选")
+    expect(mine.get_by_test_id("drop")).to_have_count(0)
+    expect(phone.get_by_test_id("my-credits")).to_have_text("0")
+    expect(preview).not_to_contain_text(DATA)
+
+    # The seat is free again, and the clash is gone with it.
+    phone.goto("/academic/selection?q=选课测试")
+    expect(data.get_by_test_id("offer-remaining")).to_have_text("60")
+    expect(music.get_by_test_id("select")).to_be_visible()
+
+    registrar = server.login("staff")
+    sign_in(page, registrar.login, registrar.password)
+    page.goto(f"/academic/selection/rounds?term_id={selection.term_id}")
+    page.get_by_test_id("round-row").filter(has_text="浏览器测试正选").get_by_test_id(
+        "round-link"
+    ).click()
+    expect(page.get_by_test_id("count-waitlisted")).to_have_text("1")
+    expect(page.get_by_test_id("refusal-clash")).to_contain_text("1")
+    expect(page.get_by_test_id("chart-refusals").locator("canvas").first).to_be_visible()
+    expect(page.get_by_test_id("hot-sections")).to_contain_text(TENNIS)
