@@ -264,3 +264,16 @@ async def test_a_round_needs_closing_after_opening_and_a_real_term(
     assert made.status_code == 201, made.text
     listed = await registrar.get(f"{API}/rounds", params={"term_id": world.term_id})
     assert [r["name"] for r in listed.json()] == ["补退选", "正选"]
+
+
+async def test_a_student_firing_requests_is_slowed_down_alone(
+    db: Runtime, world: World, student: Student, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions, "SELECTS_PER_WINDOW", 3)
+    (script, _), (person, person_id) = await student(), await student()
+    answers = [await choose(script, world.sections["x2"]) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 409, 409, 429]
+    body = answers[-1].json()
+    assert body["reason"] == "rate" and body["retry_after"] >= 1
+    assert (await choose(person, world.sections["x2"])).status_code == 200
+    assert person_id in await places(db, world.sections["x2"])

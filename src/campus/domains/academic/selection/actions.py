@@ -36,7 +36,7 @@ from campus.kernel import audit, clock
 from campus.kernel.cache import Cache, Claim
 from campus.kernel.context import Principal
 from campus.kernel.db import after_commit, after_rollback
-from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
+from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
@@ -44,6 +44,7 @@ from campus.platform.users import service as users
 
 # A claim still pending after this long belongs to a request that died before its commit.
 STALE_CLAIM_SECONDS = 60.0
+SELECTS_PER_WINDOW, RATE_WINDOW = 30, 10.0  # requests of one person per window (seconds)
 UNLIMITED = 1 << 30  # the limit an override claims under: it goes past the capacity
 # The refusal counters of a round outlive it by some weeks: the registrar reviews them after.
 REFUSALS_KEPT_SECONDS = 6 * 7 * 24 * 3600.0
@@ -98,6 +99,7 @@ async def check_select(
 ) -> SelectAnswer:
     """One student's request for a section, under the idempotency key its client made."""
     person_id = principal.person_id
+    await _within_rate(cache, person_id)
     replay = await _replayed(session, person_id, key, section_id)
     if replay is not None:
         return replay
@@ -136,6 +138,18 @@ async def check_select(
         )
     )
     return answer
+
+
+async def _within_rate(cache: Cache, person_id: int) -> None:
+    """A person selects a few sections a minute; a script firing requests as fast as it can
+    is slowed down, and nobody else with it (no captcha for people who click)."""
+    decision = await cache.hit(f"acad:sel:rate:{person_id}", SELECTS_PER_WINDOW, RATE_WINDOW)
+    if not decision.allowed:
+        wait = int(decision.retry_after) + 1
+        raise TooManyRequests(
+            _("选课请求过于频繁，请 {seconds} 秒后再试", seconds=wait),
+            extra={"reason": "rate", "retry_after": wait},
+        )
 
 
 async def _replayed(
