@@ -23,9 +23,14 @@ from campus.domains.academic.selection.actions import seats_key
 from campus.domains.academic.selection.models import Round
 from campus.domains.academic.status.models import StudentStatus
 from campus.domains.academic.timetabling.models import PublishedLecture
+from campus.entrypoints.http import build_runtime
 from campus.kernel import clock
+from campus.kernel import runtime as runtime_module
+from campus.kernel.config import Settings
 from campus.kernel.runtime import Runtime
+from campus.kernel.seeding import seed_all
 from tests.domains.academic import factories
+from tests.own_database import migrated_database
 from tests.platform.access.conftest import SignIn, Tree, student_in
 
 API = "/api/v1/academic/selection"
@@ -226,3 +231,22 @@ async def few_seats(session: AsyncSession, seats: int, count: int) -> tuple[int,
         )
     )
     return section.id, students
+
+
+@pytest.fixture(scope="package")
+async def seeded_settings(
+    settings: Settings, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings of a database of the package's own, migrated and seeded with the demo once, for
+    the tests whose requests must really commit (the rush, the crash); each makes its own
+    section there."""
+    url = await migrated_database("acad_selection", tmp_path_factory.mktemp("acad_selection"))
+    own = settings.model_copy(update={"database_url": url})
+    seeding = build_runtime(own)
+    try:
+        await seed_all(seeding, "small", 2026)
+    finally:
+        await seeding.close()
+        # The kernel serves one runtime per process; give the other tests theirs back.
+        runtime_module.set_current(runtime)
+    return own

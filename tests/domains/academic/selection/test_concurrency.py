@@ -22,7 +22,6 @@ from campus.entrypoints.http import build_runtime, create_app
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings
 from campus.kernel.runtime import Runtime
-from campus.kernel.seeding import seed_all
 from tests.approvals import People
 from tests.domains.academic.selection.conftest import API, few_seats
 
@@ -40,19 +39,12 @@ class Rush:
 
 
 @pytest.fixture(scope="module")
-async def rush(
-    settings: Settings, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Rush]:
-    from tests.own_database import migrated_database
-
-    url = await migrated_database("acad_selection", tmp_path_factory.mktemp("acad_selection"))
-    own = settings.model_copy(update={"database_url": url})
-    own_runtime = build_runtime(own)
-    await seed_all(own_runtime, "small", 2026)
+async def rush(seeded_settings: Settings, runtime: Runtime) -> AsyncIterator[Rush]:
+    own_runtime = build_runtime(seeded_settings)
     async with own_runtime.db.transaction() as session:
         section_id, students = await few_seats(session, SEATS, STUDENTS)
     await own_runtime.cache.cool(seats_key(section_id))  # a set left by an earlier run
-    yield Rush(own_runtime, create_app(own, own_runtime), section_id, students)
+    yield Rush(own_runtime, create_app(seeded_settings, own_runtime), section_id, students)
     await own_runtime.cache.cool(seats_key(section_id))
     await own_runtime.close()
     # The kernel serves one runtime per process; give the other tests theirs back.

@@ -30,11 +30,9 @@ from campus.entrypoints.http import build_runtime
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings
 from campus.kernel.runtime import Runtime
-from campus.kernel.seeding import seed_all
 from campus.platform.auth import service as auth_service
 from campus.platform.users import service as users
 from tests.domains.academic.selection.conftest import API, few_seats
-from tests.own_database import migrated_database
 
 SEATS = 4
 STUDENTS = 16
@@ -53,13 +51,11 @@ class Scene:
 
 @pytest.fixture(scope="module")
 async def scene(
-    settings: Settings, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+    seeded_settings: Settings, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Scene]:
     workdir = tmp_path_factory.mktemp("acad_sel_crash")
-    url = await migrated_database("acad_sel_crash", workdir)
-    own = settings.model_copy(update={"database_url": url})
+    own = seeded_settings
     own_runtime = build_runtime(own)
-    await seed_all(own_runtime, "small", 2026)
     async with own_runtime.db.transaction() as session:
         section_id, students = await few_seats(session, SEATS, STUDENTS)
         logins = {}
