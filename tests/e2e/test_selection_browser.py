@@ -1,8 +1,8 @@
 """Course selection in a real browser, on a phone: the demo student searches the open round's
-sections, selects one, is refused another that meets at the same time (with the reason on its
-card), joins the waitlist of a full one, then drops the first in 我的选课 and sees their places
-and credits change. The registrar (the demo staff login) finds the clash among the round's
-refusals on its dashboard.
+sections, selects one (the registrar's open search page shows the seat taken, live), is refused
+another that meets at the same time (with the reason on its card), joins the waitlist of a full
+one, then drops the first in 我的选课 and sees their places and credits change. The registrar
+(the demo staff login) finds the clash among the round's refusals on its dashboard.
 
 The term, its published lectures and the round are the test's own, written into the server's
 database before the browser starts; a classmate already holds the full section's only seat."""
@@ -155,10 +155,18 @@ def test_a_student_selects_is_refused_a_clash_waits_for_a_full_section_and_drops
     expect(phone).to_have_url(re.compile(r"q=%E9%80%89"))  # the results came (htmx)
     expect(phone.get_by_test_id("offer")).to_have_count(3)
 
+    # The registrar watches the same search on a desktop: its seats move without a reload.
+    registrar = server.login("staff")
+    sign_in(page, registrar.login, registrar.password)
+    page.goto("/academic/selection?q=选课测试")
+    watched = page.locator(f"#offer-{selection.sections[DATA]}").get_by_test_id("offer-remaining")
+    expect(watched).to_have_text("60")
+
     data = phone.locator(f"#offer-{selection.sections[DATA]}")
     data.get_by_test_id("select").click()
     expect(data.get_by_test_id("offer-status")).to_have_text("已选中")
     expect(data.get_by_test_id("offer-remaining")).to_have_text("59")
+    expect(watched).to_have_text("59", timeout=5000)
 
     music = phone.locator(f"#offer-{selection.sections[MUSIC]}")
     music.get_by_test_id("select").click()
@@ -195,8 +203,6 @@ def test_a_student_selects_is_refused_a_clash_waits_for_a_full_section_and_drops
     expect(data.get_by_test_id("offer-remaining")).to_have_text("60")
     expect(music.get_by_test_id("select")).to_be_visible()
 
-    registrar = server.login("staff")
-    sign_in(page, registrar.login, registrar.password)
     page.goto(f"/academic/selection/rounds?term_id={selection.term_id}")
     page.get_by_test_id("round-row").filter(has_text="浏览器测试正选").get_by_test_id(
         "round-link"

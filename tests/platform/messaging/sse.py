@@ -26,6 +26,7 @@ class SseStream:
     app: Any
     client: httpx.AsyncClient
     last_event_id: int | None = None
+    path: str = LIVE  # the stream to open
     status: int | None = None
     comments: list[str] = field(default_factory=list)
     _chunks: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
@@ -44,8 +45,8 @@ class SseStream:
             "http_version": "1.1",
             "method": "GET",
             "scheme": "http",
-            "path": LIVE,
-            "raw_path": LIVE.encode(),
+            "path": self.path,
+            "raw_path": self.path.encode(),
             "query_string": b"",
             "root_path": "",
             "headers": headers,
@@ -77,6 +78,11 @@ class SseStream:
         self._gone.set()
         assert self._task is not None
         await asyncio.wait_for(self._task, 5)
+
+    async def started(self, seconds: float = 3.0) -> None:
+        """Waits for the stream's first bytes: from then on the server is listening."""
+        chunk = await asyncio.wait_for(self._chunks.get(), seconds)
+        self._buffer += chunk.decode()
 
     async def next(self, seconds: float = 3.0) -> SseEvent:
         """The next event (comments are collected in ``comments``)."""

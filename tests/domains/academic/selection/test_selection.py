@@ -277,3 +277,17 @@ async def test_a_student_firing_requests_is_slowed_down_alone(
     assert body["reason"] == "rate" and body["retry_after"] >= 1
     assert (await choose(person, world.sections["x2"])).status_code == 200
     assert person_id in await places(db, world.sections["x2"])
+
+
+async def test_an_open_search_page_sees_seats_taken_within_a_second(
+    app: object, world: World, student: Student
+) -> None:
+    from tests.platform.messaging.sse import SseStream
+
+    (watcher, _), (chooser, _) = await student(), await student()
+    x1 = world.sections["x1"]
+    async with SseStream(app, watcher, path=f"{API}/seats/live") as stream:
+        await stream.started()
+        assert (await choose(chooser, x1)).status_code == 200
+        event = await stream.next_of("seats", seconds=5)
+    assert event.data == {str(x1): 1}

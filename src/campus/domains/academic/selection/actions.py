@@ -22,7 +22,8 @@ from campus.domains.academic import events
 from campus.domains.academic.offering.models import Section
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import term_or_404
-from campus.domains.academic.selection import queries, rules
+from campus.domains.academic.selection import live, queries, rules
+from campus.domains.academic.selection.live import seats_key
 from campus.domains.academic.selection.models import Enrollment, Round, SelectionRequest
 from campus.domains.academic.selection.rules import Offer, Refusal
 from campus.domains.academic.selection.schemas import (
@@ -48,10 +49,6 @@ SELECTS_PER_WINDOW, RATE_WINDOW = 30, 10.0  # requests of one person per window 
 UNLIMITED = 1 << 30  # the limit an override claims under: it goes past the capacity
 # The refusal counters of a round outlive it by some weeks: the registrar reviews them after.
 REFUSALS_KEPT_SECONDS = 6 * 7 * 24 * 3600.0
-
-
-def seats_key(section_id: int) -> str:
-    return f"acad:seats:{section_id}"
 
 
 def refused(refusal: Refusal) -> Conflict:
@@ -178,10 +175,10 @@ async def _take_seat(
     session: AsyncSession, cache: Cache, offer: Offer, person_id: int, found: Round
 ) -> str:
     """A seat from the section's claim set ("selected"), else a place in its waitlist."""
-    key, member = seats_key(offer.section_id), str(person_id)
+    member = str(person_id)
     claim = await _claim(session, cache, offer.section_id, member, offer.capacity)
     if claim is Claim.TAKEN:
-        _settle_or_give_back(session, cache, key, member)
+        _settle_or_give_back(session, cache, offer.section_id, member)
         return "selected"
     if claim is Claim.HELD:
         # The seat is theirs in the cache but not (yet) in the database: a request of theirs
@@ -213,14 +210,24 @@ async def _warm(session: AsyncSession, cache: Cache, section_id: int, *extra: st
     await cache.warm(seats_key(section_id), [*members, *extra])
 
 
-def _settle_or_give_back(session: AsyncSession, cache: Cache, key: str, member: str) -> None:
-    after_commit(session, lambda: cache.settle(key, member))
-    after_rollback(session, _releasing(cache, key, member))
+def _settle_or_give_back(session: AsyncSession, cache: Cache, section_id: int, member: str) -> None:
+    key = seats_key(section_id)
+
+    async def settle() -> None:
+        await cache.settle(key, member)
+        await live.announce(cache, section_id)
+
+    after_commit(session, settle)
+    after_rollback(session, _releasing(cache, section_id, member, announce=False))
 
 
-def _releasing(cache: Cache, key: str, member: str) -> Callable[[], Awaitable[None]]:
+def _releasing(
+    cache: Cache, section_id: int, member: str, *, announce: bool = True
+) -> Callable[[], Awaitable[None]]:
     async def release() -> None:
-        await cache.release(key, member)
+        await cache.release(seats_key(section_id), member)
+        if announce:
+            await live.announce(cache, section_id)
 
     return release
 
@@ -313,7 +320,7 @@ async def _pass_seat_on(session: AsyncSession, cache: Cache, section: Section, g
     head = await queries.waitlist_head(session, section.id)
     taker = str(head.person_id) if head is not None else ""
     if head is None or not await cache.handover(key, giver, taker):
-        after_commit(session, _releasing(cache, key, giver))
+        after_commit(session, _releasing(cache, section.id, giver))
         return
     after_commit(session, lambda: cache.settle(key, taker))
     after_rollback(session, _handing_back(cache, key, taker, giver))
@@ -357,7 +364,7 @@ async def check_override(
         offer = await queries.offer_of(session, section)
         claim = await _claim(session, cache, section_id, str(body.person_id), UNLIMITED)
         if claim is Claim.TAKEN:
-            _settle_or_give_back(session, cache, seats_key(section_id), str(body.person_id))
+            _settle_or_give_back(session, cache, section_id, str(body.person_id))
         await _place(session, offer, body.person_id, None, "selected", "override", clock.now())
     else:
         if place is None or place.status not in HELD:

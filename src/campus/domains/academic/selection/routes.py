@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
 
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import current_term
-from campus.domains.academic.selection import actions, queries
+from campus.domains.academic.selection import actions, live, queries
 from campus.domains.academic.selection.schemas import (
     LotteryResult,
     OfferOut,
@@ -85,6 +86,19 @@ async def select(
 async def drop(section_id: int, session: SessionDep, rt: RuntimeDep, me: Me) -> Response:
     await actions.check_drop(session, rt.cache, me, section_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/seats/live",
+    summary="余量实时推送（SSE）：每秒一帧，变化了的教学班已选人数",
+    response_class=StreamingResponse,
+)
+async def seats_live(rt: RuntimeDep, _me: Me) -> StreamingResponse:
+    return StreamingResponse(
+        live.frames(rt.cache),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/me", response_model=list[PlaceOut], summary="我的选课")
