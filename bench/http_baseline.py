@@ -152,14 +152,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_database(workdir: Path) -> tuple[str, float]:
-    """Migrate a fresh SQLite file and seed the small demo university into it."""
+def prepare_database(
+    workdir: Path, *, scale: str = "small", url: str | None = None
+) -> tuple[str, float]:
+    """Migrate a database and seed the demo university (``scale``) into it: a fresh SQLite
+    file in ``workdir``, or ``url`` (an empty database)."""
     from campus.entrypoints.http import build_runtime
     from campus.kernel import migrate
     from campus.kernel.config import Settings
     from campus.kernel.seeding import seed_all
 
-    url = f"sqlite+aiosqlite:///{workdir}/campus.db"
+    url = url or f"sqlite+aiosqlite:///{workdir}/campus.db"
     started = time.perf_counter()
     migrate.upgrade(url)
     settings = Settings(database_url=url, storage_url=f"file://{workdir}/files")
@@ -167,7 +170,7 @@ def prepare_database(workdir: Path) -> tuple[str, float]:
     async def seed() -> None:
         runtime = build_runtime(settings)
         try:
-            await seed_all(runtime, "small", 2026)
+            await seed_all(runtime, scale, 2026)
         finally:
             await runtime.close()
 
@@ -175,11 +178,13 @@ def prepare_database(workdir: Path) -> tuple[str, float]:
     return url, time.perf_counter() - started
 
 
-def start_server(workdir: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    workdir: Path, database_url: str, port: int, *, redis_url: str = "memory://"
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CAMPUS_DATABASE_URL": database_url,
-        "CAMPUS_REDIS_URL": "memory://",
+        "CAMPUS_REDIS_URL": redis_url,
         "CAMPUS_BROKER_URL": "memory://",
         "CAMPUS_STORAGE_URL": f"file://{workdir}/files",
         "CAMPUS_ENVIRONMENT": "production",

@@ -167,8 +167,8 @@ async def choose(client: httpx.AsyncClient, section_id: int, **headers: str) -> 
 
 async def few_seats(session: AsyncSession, seats: int, count: int) -> tuple[int, list[int]]:
     """In a database seeded with the demo: a section of ``seats`` seats with no lectures yet
-    (so nothing clashes), a first-come round open now, and the demo's first ``count`` students
-    in school. The section's id and the students'."""
+    (so nothing clashes) open to the majors of the demo's first ``count`` students in school, and
+    a first-come round open now. The section's id and the students'."""
     term = await current_term(session)
     assert term is not None
     now = clock.now()
@@ -222,15 +222,20 @@ async def few_seats(session: AsyncSession, seats: int, count: int) -> tuple[int,
         )
     )
     await session.flush()
-    students = list(
-        await session.scalars(
-            select(StudentStatus.person_id)
+    chosen = list(
+        await session.execute(
+            select(StudentStatus.person_id, StudentStatus.major_id)
             .where(StudentStatus.in_school.is_(True))
             .order_by(StudentStatus.id)
             .limit(count)
         )
     )
-    return section.id, students
+    session.add_all(
+        SectionMajor(section_id=section.id, org_unit_id=major, grade=None)
+        for major in {major for _, major in chosen}
+    )
+    await session.flush()
+    return section.id, [person_id for person_id, _ in chosen]
 
 
 @pytest.fixture(scope="package")

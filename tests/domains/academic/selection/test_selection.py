@@ -291,3 +291,18 @@ async def test_an_open_search_page_sees_seats_taken_within_a_second(
         assert (await choose(chooser, x1)).status_code == 200
         event = await stream.next_of("seats", seconds=5)
     assert event.data == {str(x1): 1}
+
+
+async def test_a_section_opened_to_no_major_is_not_offered(
+    db: Runtime, world: World, student: Student
+) -> None:
+    """A required course's section, taught to its assigned classes only."""
+    from sqlalchemy import delete
+
+    async with db.db.transaction() as session:
+        await session.execute(
+            delete(SectionMajor).where(SectionMajor.section_id == world.sections["z"])
+        )
+    client, _ = await student()
+    refusal(await choose(client, world.sections["z"]), "not_offered")
+    assert await places(db, world.sections["z"]) == set()

@@ -44,7 +44,7 @@ class Offer:
     credits: Decimal
     open: bool
     meeting: Meeting
-    majors: tuple[tuple[int, int | None], ...] = ()  # (major, grade or any); empty: anyone
+    majors: tuple[tuple[int, int | None], ...] = ()  # (major, grade or any); empty: not offered
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def in_population(window: Window, student: Student) -> bool:
 
 def open_to(offer: Offer, student: Student) -> bool:
     """Whether the section is open to the student's major and grade."""
-    return not offer.majors or any(
+    return any(
         major == student.major_id and grade in (None, student.grade)
         for major, grade in offer.majors
     )
@@ -125,7 +125,9 @@ def _in_round(window: Window, student: Student, now: datetime) -> Refusal | None
 
 
 def _offered(window: Window, offer: Offer, student: Student) -> Refusal | None:
-    if offer.term_id != window.term_id or not offer.open:
+    # A section offered to no major is taught to its assigned classes only (a required
+    # course): selection offers the sections opened to majors, as the course search lists them.
+    if offer.term_id != window.term_id or not offer.open or not offer.majors:
         return Refusal("not_offered", str(_("该教学班不在本轮选课范围内或已停开")))
     if not open_to(offer, student):
         return Refusal("restricted", str(_("该教学班只面向指定的专业和年级")))
