@@ -36,6 +36,8 @@ class MenuEntry:
     permission: str | None = None
     icon: str = "circle"
     order: int = 100
+    # Offered again in the home page's 常用 row: the pages people open every day on a phone.
+    shortcut: bool = False
 
 
 HandlerFunc = Callable[["AsyncSession", "Event"], Awaitable[None]]

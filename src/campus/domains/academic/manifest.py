@@ -63,7 +63,7 @@ MODULE = Module(
     ),
     permissions=PERMISSIONS,
     menu=(
-        MenuEntry(_("校历"), "/academic/calendar", None, icon="calendar", order=33),
+        MenuEntry(_("校历"), "/academic/calendar", None, icon="calendar", order=33, shortcut=True),
         MenuEntry(_("课程库"), "/academic/courses", None, icon="book", order=34),
         MenuEntry(_("教室"), "/academic/rooms", ROOM_MANAGE, icon="building", order=35),
         MenuEntry(_("培养方案"), "/academic/programmes", None, icon="list-tree", order=36),
@@ -75,13 +75,31 @@ MODULE = Module(
         MenuEntry(
             _("学籍管理"), "/academic/status/records", STATUS_READ, icon="address-book", order=41
         ),
-        MenuEntry(_("我的课表"), "/academic/timetable", None, icon="calendar-week", order=42),
-        MenuEntry(_("空教室查询"), "/academic/free-rooms", None, icon="door", order=43),
+        MenuEntry(
+            _("我的课表"),
+            "/academic/timetable",
+            None,
+            icon="calendar-week",
+            order=42,
+            shortcut=True,
+        ),
+        MenuEntry(
+            _("空教室查询"), "/academic/free-rooms", None, icon="door", order=43, shortcut=True
+        ),
         MenuEntry(_("排课"), "/academic/timetabling", TIMETABLE_MANAGE, icon="grid-dots", order=44),
-        MenuEntry(_("我的考试"), "/academic/my/exams", None, icon="writing", order=45),
+        MenuEntry(
+            _("我的考试"), "/academic/my/exams", None, icon="writing", order=45, shortcut=True
+        ),
         MenuEntry(_("考试安排"), "/academic/exams", EXAM_MANAGE, icon="clipboard-list", order=46),
         MenuEntry(_("选课"), "/academic/selection", None, icon="hand-click", order=47),
-        MenuEntry(_("我的选课"), "/academic/selection/me", None, icon="list-check", order=48),
+        MenuEntry(
+            _("我的选课"),
+            "/academic/selection/me",
+            None,
+            icon="list-check",
+            order=48,
+            shortcut=True,
+        ),
         MenuEntry(
             _("选课管理"),
             "/academic/selection/rounds",

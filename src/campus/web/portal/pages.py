@@ -17,7 +17,7 @@ from campus.platform.access.service import public, signed_in
 from campus.platform.users import service as users
 from campus.platform.workflow import service as workflow
 from campus.web.layouts.shell import login_url, safe_path
-from campus.web.portal.tiles import matching_entries, module_tiles
+from campus.web.portal.tiles import matching_entries, module_tiles, shortcuts
 
 router = APIRouter(tags=["portal"])
 
@@ -33,7 +33,13 @@ async def home(request: Request, rt: RuntimeDep, session: ReadSessionDep) -> Res
     # The to-do center belongs to the workflow module; a process serving without it shows none.
     serves_workflow = any(module.name == "workflow" for module in rt.modules)
     todos = await workflow.todo_counts(session, principal.person_id) if serves_workflow else None
-    return render(request, "portal/home.html", tiles=tiles, todos=todos)
+    return render(
+        request,
+        "portal/home.html",
+        tiles=tiles,
+        shortcuts=shortcuts(rt.modules, principal),
+        todos=todos,
+    )
 
 
 @router.get("/locale/{code}", dependencies=[public()])

@@ -32,6 +32,17 @@ def module_tiles(modules: Iterable[Module], principal: Principal | None) -> list
     return sorted(tiles, key=lambda t: (t.entry.order, t.name))
 
 
+def shortcuts(modules: Iterable[Module], principal: Principal | None) -> list[MenuEntry]:
+    """The menu entries marked as shortcuts that this person may open, in menu order."""
+    found = [
+        entry
+        for module in modules
+        for entry in module.menu
+        if entry.shortcut and may_open(entry, principal)
+    ]
+    return sorted(found, key=lambda e: e.order)
+
+
 def matching_entries(
     modules: Iterable[Module], principal: Principal | None, term: str
 ) -> list[tuple[LazyText, MenuEntry]]:

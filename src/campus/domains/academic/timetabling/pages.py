@@ -346,6 +346,7 @@ async def timetable_page(
         view=view,
         published=timetable is not None and timetable.published_version > 0,
         timetable=timetable,
+        today_weekday=today().weekday() if term.start_date <= today() <= term.end_date else None,
         **(await _grid_values(session, term)),
         **common(),
     )
