@@ -8,12 +8,14 @@ events of one action commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from campus.kernel import audit, clock
@@ -23,18 +25,17 @@ from campus.kernel.events import emit
 from campus.kernel.i18n import _
 from campus.platform.files import service as files
 from campus.platform.users import service as users
-from campus.platform.workflow import assignment, events, steps
+from campus.platform.workflow import assignment, events, steps, writes
 from campus.platform.workflow.engine.chain import chain_to_bpmn
 from campus.platform.workflow.engine.definitions import check_bpmn
 from campus.platform.workflow.engine.layout import with_diagram
-from campus.platform.workflow.engine.runner import ReadyStep, Run
+from campus.platform.workflow.engine.runner import Definition, ReadyStep, Run
 from campus.platform.workflow.models import (
     Delegation,
     Instance,
     Process,
     ProcessVersion,
     Task,
-    TimelineEntry,
 )
 from campus.platform.workflow.schemas import (
     AddSigner,
@@ -52,6 +53,43 @@ from campus.platform.workflow.schemas import (
 
 URGE_INTERVAL = timedelta(hours=1)
 OPEN = steps.OPEN
+
+# The statements of every engine step, built once (building one costs about 0.1 ms).
+_PUBLISHED_SPEC = (
+    select(ProcessVersion.id, cast(ProcessVersion.spec, Text))
+    .join(Process, Process.id == ProcessVersion.process_id)
+    .where(Process.key == bindparam("key"), ProcessVersion.published.is_(True))
+    .order_by(ProcessVersion.version.desc())
+    .limit(1)
+)
+_SPEC_OF_VERSION = select(cast(ProcessVersion.spec, Text)).where(
+    ProcessVersion.id == bindparam("version_id")
+)
+_OPEN_SPIFF_TASKS = select(Task.spiff_task_id).where(
+    Task.instance_id == bindparam("instance_id"), Task.status.in_(OPEN)
+)
+_CLOSE_OPEN = (
+    update(Task)
+    .where(Task.instance_id == bindparam("b_instance"), Task.status.in_(OPEN))
+    .values(status="cancelled")
+    .execution_options(synchronize_session=False)
+)
+_CLOSE_OPEN_OF_STEP = _CLOSE_OPEN.where(Task.activation == bindparam("b_activation"))
+_ANSWERS = (
+    select(Task.instance_id, Task.activation, Task.status, func.count())
+    .where(Task.instance_id.in_(bindparam("instance_ids", expanding=True)))
+    .group_by(Task.instance_id, Task.activation, Task.status)
+)
+_OWNER_OF_TASK = select(Task.instance_id).where(Task.id == bindparam("b_task")).scalar_subquery()
+_LOCK_OF_TASK = (
+    update(Instance)
+    .where(Instance.id == _OWNER_OF_TASK)
+    .values(activations=Instance.activations)
+    .execution_options(synchronize_session=False)
+)
+_INSTANCE_OF_TASK = (
+    select(Instance).where(Instance.id == _OWNER_OF_TASK).execution_options(populate_existing=True)
+)
 
 
 # ---------------------------------------------------------------- processes
@@ -173,53 +211,65 @@ class StartRequest:
 
 
 async def do_start(session: AsyncSession, request: StartRequest) -> Instance:
-    version = await published_version(session, request.process_key)
-    run = Run.new(version.spec, request.data)
-    now = clock.now()
-    instance = Instance(
-        process_version_id=version.id,
-        process_key=request.process_key,
-        form_version_id=request.form_version_id,
-        service_id=request.service_id,
-        applicant_id=request.applicant_id,
-        title=request.title,
-        status="running",
-        data=request.data,
-        state={},
-        current_steps=[],
-        source=request.source,
-        business_key=request.business_key,
-        started_at=now,
-        activations=0,
-    )
+    version_id, spec = await _published_spec(session, request.process_key)
+    run = Run.new(spec, request.data)
+    values: dict[str, Any] = {
+        "process_version_id": version_id,
+        "process_key": request.process_key,
+        "form_version_id": request.form_version_id,
+        "service_id": request.service_id,
+        "applicant_id": request.applicant_id,
+        "title": request.title,
+        "status": "running",
+        "data": request.data,
+        "state": {},
+        "current_steps": [],
+        "source": request.source,
+        "business_key": request.business_key,
+        "started_at": clock.now(),
+        "ended_at": None,
+        "urged_at": None,
+        "activations": 0,
+        "lock_version": 1,
+    }
+    # Inserted in SQL and attached to the session as if loaded: no unit of work to run.
+    instance = Instance(id=await writes.insert_instance(session, values), **values)
+    make_transient_to_detached(instance)
     session.add(instance)
-    await session.flush()
     _timeline(session, instance, request.applicant_id, "submit")
-    await emit(session, events.INSTANCE_STARTED, _instance_event(instance))
-    await _advance(session, instance, run)
-    audit.record(
+    writes.event(session, events.INSTANCE_STARTED, _instance_event(instance))
+    await _advance(session, instance, run, open_ids=set())
+    writes.audit(
         session,
         "workflow.instance.start",
         "wf_instance",
         instance.id,
         after={"process": request.process_key, "title": request.title},
     )
+    await _save(session)
     return instance
+
+
+async def _published_spec(session: AsyncSession, key: str) -> tuple[int, str]:
+    """The id and stored definition (as JSON text: the runner caches it by content) of process
+    ``key``'s published version."""
+    row: Any = (await writes.run(session, _PUBLISHED_SPEC, {"key": key})).first()
+    if row is None:
+        raise NotFound(_("流程 {key} 不存在或尚未发布", key=key))
+    return int(row[0]), str(row[1])
 
 
 # ---------------------------------------------------------------- moving the engine on
 
 
-async def _advance(session: AsyncSession, instance: Instance, run: Run) -> None:
+async def _advance(
+    session: AsyncSession, instance: Instance, run: Run, open_ids: set[str] | None = None
+) -> None:
     """Creates tasks for every step the engine now waits on, passes copy-to steps at once, and
-    finishes the instance when the engine reaches its end."""
-    open_ids = set(
-        await session.scalars(
-            select(Task.spiff_task_id).where(Task.instance_id == instance.id, Task.status.in_(OPEN))
-        )
-    )
-    # The instance row is written once, after the tasks: its activation count is kept here
-    # until then, so that inserting the tasks does not flush the instance a first time.
+    finishes the instance when the engine reaches its end. ``open_ids``: the engine tasks that
+    already have open tasks, when the caller knows them (none, for a new instance)."""
+    if open_ids is None:
+        open_ids = set(await session.scalars(_OPEN_SPIFF_TASKS, {"instance_id": instance.id}))
     activation = instance.activations
     progressed = True
     while progressed:
@@ -235,11 +285,23 @@ async def _advance(session: AsyncSession, instance: Instance, run: Run) -> None:
             activation += 1
             await _assign(session, instance, step, activation)
             open_ids.add(step.spiff_task_id)
-    instance.activations = activation
-    instance.current_steps = [s.name for s in run.ready_steps()]
-    instance.state = run.dump()
+    _store(
+        session,
+        instance,
+        run,
+        activations=activation,
+        current_steps=[s.name for s in run.ready_steps()],
+    )
     if run.finished:
         await _finish(session, instance, "approved", None)
+
+
+def _store(session: AsyncSession, instance: Instance, run: Run, **values: Any) -> None:
+    """The run's state (and ``values``) as the instance's new row; the run kept for the next
+    action on the instance."""
+    state = run.dump()
+    writes.set_instance(session, instance, state=state, **values)
+    run.keep(instance.id, state)
 
 
 async def _people_for(session: AsyncSession, instance: Instance, step: ReadyStep) -> list[int]:
@@ -263,31 +325,82 @@ async def _assign(
     )
     away = await assignment.delegates(session, people, instance.process_key, now)
     sequential = step.settings.mode == "sequential"
-    tasks = [
-        Task(
-            kind="approve",
-            instance_id=instance.id,
+    rows = [
+        _task_row(
+            instance,
+            "approve",
+            step,
+            away.get(pid, pid),
+            "waiting" if sequential and i else "pending",
+            now,
             activation=activation,
             spiff_task_id=step.spiff_task_id,
-            step_id=step.step_id,
-            step_name=step.name,
-            assignee_id=away.get(pid, pid),
             delegated_from=pid if pid in away else None,
-            status="waiting" if sequential and i else "pending",
             mode=step.settings.mode,
             percent=step.settings.percent,
             seq=i,
-            title=instance.title,
-            source=instance.source,
-            business_key=instance.business_key,
-            created_at=now,
             due_at=due,
         )
         for i, pid in enumerate(people)
     ]
-    session.add_all(tasks)
-    await session.flush()
+    tasks = _refs(rows, await writes.insert_tasks(session, rows))
     await _emit_tasks(session, instance, step.step_id, step.name, tasks, None)
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task just inserted, as its events describe it."""
+
+    id: int
+    assignee_id: int
+    step_id: str
+    step_name: str
+    title: str
+
+
+def _task_row(
+    instance: Instance,
+    kind: str,
+    step: ReadyStep,
+    assignee_id: int,
+    status: str,
+    now: datetime,
+    **values: Any,
+) -> dict[str, Any]:
+    """A task row with every column named (a multi-row INSERT needs the same in each)."""
+    row: dict[str, Any] = {
+        "kind": kind,
+        "instance_id": instance.id,
+        "activation": 0,
+        "spiff_task_id": None,
+        "step_id": step.step_id,
+        "step_name": step.name,
+        "assignee_id": assignee_id,
+        "delegated_from": None,
+        "added_by": None,
+        "status": status,
+        "mode": "any",
+        "percent": 50,
+        "seq": 0,
+        "title": instance.title,
+        "source": instance.source,
+        "business_key": instance.business_key,
+        "link": None,
+        "comment": None,
+        "created_at": now,
+        "due_at": None,
+        "overdue_handled": False,
+        "acted_at": None,
+    }
+    row.update(values)
+    return row
+
+
+def _refs(rows: list[dict[str, Any]], ids: list[int]) -> list[TaskRef]:
+    return [
+        TaskRef(task_id, row["assignee_id"], row["step_id"], row["step_name"], row["title"])
+        for task_id, row in zip(ids, rows, strict=True)
+    ]
 
 
 async def _copy_to(session: AsyncSession, instance: Instance, step: ReadyStep) -> None:
@@ -295,22 +408,8 @@ async def _copy_to(session: AsyncSession, instance: Instance, step: ReadyStep) -
         session, step.settings.assignee, instance.applicant_id, instance.data
     )
     now = clock.now()
-    tasks = [
-        Task(
-            kind="cc",
-            instance_id=instance.id,
-            step_id=step.step_id,
-            step_name=step.name,
-            assignee_id=pid,
-            status="unread",
-            title=instance.title,
-            source=instance.source,
-            business_key=instance.business_key,
-            created_at=now,
-        )
-        for pid in people
-    ]
-    session.add_all(tasks)
+    rows = [_task_row(instance, "cc", step, pid, "unread", now) for pid in people]
+    tasks = _refs(rows, await writes.insert_tasks(session, rows))
     _timeline(
         session,
         instance,
@@ -320,16 +419,13 @@ async def _copy_to(session: AsyncSession, instance: Instance, step: ReadyStep) -
         step_name=step.name,
         detail={"people": people},
     )
-    await session.flush()
     await _emit_tasks(session, instance, step.step_id, step.name, tasks, "cc")
 
 
 async def _finish(
     session: AsyncSession, instance: Instance, status: str, actor_id: int | None
 ) -> None:
-    instance.status = status
-    instance.ended_at = clock.now()
-    instance.current_steps = []
+    writes.set_instance(session, instance, status=status, ended_at=clock.now(), current_steps=[])
     await _close_open_tasks(session, instance.id)
     if status != "approved":
         _timeline(session, instance, actor_id, status)
@@ -340,21 +436,17 @@ async def _finish(
         "rejected": events.INSTANCE_REJECTED,
         "withdrawn": events.INSTANCE_WITHDRAWN,
     }[status]
-    await emit(session, name, _instance_event(instance))
+    writes.event(session, name, _instance_event(instance))
 
 
 async def _close_open_tasks(
     session: AsyncSession, instance_id: int, activation: int | None = None
 ) -> None:
-    where = [Task.instance_id == instance_id, Task.status.in_(OPEN)]
-    if activation is not None:
-        where.append(Task.activation == activation)
-    await session.execute(
-        update(Task)
-        .where(*where)
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
+    if activation is None:
+        await session.execute(_CLOSE_OPEN, {"b_instance": instance_id})
+    else:
+        params = {"b_instance": instance_id, "b_activation": activation}
+        await session.execute(_CLOSE_OPEN_OF_STEP, params)
 
 
 # ---------------------------------------------------------------- claiming
@@ -376,10 +468,13 @@ class Claimed:
 
 
 async def load_run(session: AsyncSession, instance: Instance) -> Run:
-    """The instance's engine, its definition read without the rest of the version row."""
-    spec = await session.scalar(
-        select(ProcessVersion.spec).where(ProcessVersion.id == instance.process_version_id)
-    )
+    """The instance's engine: the one its last save kept in this process when that is still
+    what is stored, else restored with its definition (read without the rest of the row)."""
+    kept = Run.kept(instance.id, instance.state, instance.data)
+    if kept is not None:
+        return kept
+    found = await writes.run(session, _SPEC_OF_VERSION, {"version_id": instance.process_version_id})
+    spec: Definition | None = found.scalar()
     assert spec is not None
     return Run.load(spec, instance.state, instance.data)
 
@@ -431,8 +526,8 @@ async def _lock_instance(session: AsyncSession, instance_id: int) -> Instance:
 
 async def _lock_instance_of_task(session: AsyncSession, task_id: int) -> Instance | None:
     """Locks the instance a task belongs to; ``None`` (nothing locked) for an unknown task."""
-    owner = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-    return await _lock_where(session, Instance.id == owner)
+    await session.execute(_LOCK_OF_TASK, {"b_task": task_id})
+    return await session.scalar(_INSTANCE_OF_TASK, {"b_task": task_id})
 
 
 async def _lock_where(session: AsyncSession, where: Any) -> Instance | None:
@@ -457,6 +552,8 @@ async def _lock_all(session: AsyncSession, where: Any) -> list[Instance]:
 
 
 async def _save(session: AsyncSession) -> None:
+    """Writes what the action gathered (``writes``) and what the session holds."""
+    await writes.flush(session)
     try:
         await session.flush()
     except StaleDataError as exc:
@@ -498,7 +595,7 @@ async def _record_decisions(
     for task in tasks:
         _timeline(session, instance, principal.person_id, action, task=task, body=body)
         await _emit_tasks(session, instance, task.step_id, task.step_name, [task], action)
-        audit.record(
+        writes.audit(
             session,
             f"workflow.task.{action}",
             "wf_task",
@@ -513,11 +610,7 @@ Step = tuple[int, int]  # (instance, activation): the tasks of one step of one i
 async def _answers(session: AsyncSession, wanted: set[Step]) -> dict[Step, dict[str, int]]:
     """How many of each step's tasks stand at each status, for several steps in one query."""
     counts: dict[Step, dict[str, int]] = {step: {} for step in wanted}
-    rows = await session.execute(
-        select(Task.instance_id, Task.activation, Task.status, func.count())
-        .where(Task.instance_id.in_({step[0] for step in wanted}))
-        .group_by(Task.instance_id, Task.activation, Task.status)
-    )
+    rows = await session.execute(_ANSWERS, {"instance_ids": sorted({step[0] for step in wanted})})
     for instance_id, activation, status, n in rows:
         if (step := (instance_id or 0, activation)) in counts:
             counts[step][status] = n
@@ -554,7 +647,7 @@ async def _settle_step(
     if result == "reject":
         run = await c.run(session)
         run.cancel()
-        c.instance.state = run.dump()
+        _store(session, c.instance, run)
         await _finish(session, c.instance, "rejected", actor_id)
     elif result == "pass":
         if any(counts.get(status) for status in OPEN):
@@ -592,8 +685,7 @@ async def check_send_back(
         await _advance(session, c.instance, run)
     else:
         await _close_open_tasks(session, c.instance.id)
-        c.instance.status = "returned"
-        c.instance.current_steps = []
+        writes.set_instance(session, c.instance, status="returned", current_steps=[])
     _timeline(
         session,
         c.instance,
@@ -603,7 +695,9 @@ async def check_send_back(
         body=body,
         detail={"to_step": body.to_step},
     )
-    await emit(session, events.INSTANCE_RETURNED, _instance_event(c.instance, step_id=body.to_step))
+    writes.event(
+        session, events.INSTANCE_RETURNED, _instance_event(c.instance, step_id=body.to_step)
+    )
     await _save(session)
     audit.record(
         session,
@@ -636,7 +730,9 @@ async def check_transfer(
         body=body,
         detail={"to": target},
     )
-    await emit(session, events.TASK_TRANSFERRED, _task_event(c.instance, c.task, [new], "transfer"))
+    writes.event(
+        session, events.TASK_TRANSFERRED, _task_event(c.instance, c.task, [new], "transfer")
+    )
     await _save(session)
     audit.record(session, "workflow.task.transfer", "wf_task", task_id, after={"to": target})
     return c.instance
@@ -764,7 +860,7 @@ async def check_withdraw(session: AsyncSession, principal: Principal, instance_i
         raise Conflict(_("申请已经结束，不能撤回"))
     run = await load_run(session, instance)
     run.cancel()
-    instance.state = run.dump()
+    _store(session, instance, run)
     await _finish(session, instance, "withdrawn", principal.person_id)
     await _save(session)
     audit.record(session, "workflow.instance.withdraw", "wf_instance", instance.id)
@@ -778,7 +874,7 @@ async def check_urge(session: AsyncSession, principal: Principal, instance_id: i
     now = clock.now()
     if instance.urged_at is not None and now - instance.urged_at < URGE_INTERVAL:
         raise Conflict(_("一小时内只能催办一次"))
-    instance.urged_at = now
+    writes.set_instance(session, instance, urged_at=now)
     pending = list(
         await session.scalars(
             select(Task).where(Task.instance_id == instance.id, Task.status == "pending")
@@ -791,7 +887,7 @@ async def check_urge(session: AsyncSession, principal: Principal, instance_id: i
         "urge",
         detail={"people": [t.assignee_id for t in pending]},
     )
-    await emit(session, events.INSTANCE_URGED, _instance_event(instance))
+    writes.event(session, events.INSTANCE_URGED, _instance_event(instance))
     await _save(session)
     return instance
 
@@ -807,12 +903,12 @@ async def check_resubmit(
     if instance.status != "returned":
         raise Conflict(_("只有被退回的申请可以重新提交"))
     if data is not None:
-        instance.data = data
+        writes.set_instance(session, instance, data=data)
     run = await load_run(session, instance)
     run.restart(instance.data)
-    instance.status = "running"
+    writes.set_instance(session, instance, status="running")
     _timeline(session, instance, principal.person_id, "resubmit", body=Decision(comment=comment))
-    await emit(session, events.INSTANCE_RESUBMITTED, _instance_event(instance))
+    writes.event(session, events.INSTANCE_RESUBMITTED, _instance_event(instance))
     await _advance(session, instance, run)
     await _save(session)
     audit.record(session, "workflow.instance.resubmit", "wf_instance", instance.id)
@@ -826,6 +922,7 @@ async def check_comment(
         raise InvalidInput.on("comment", _("评论不能为空"))
     await attach(session, principal.person_id, instance, body.attachments, "attachments")
     _timeline(session, instance, principal.person_id, "comment", body=body)
+    await _save(session)
     audit.record(session, "workflow.instance.comment", "wf_instance", instance.id)
 
 
@@ -905,20 +1002,24 @@ async def check_batch(
     for task in claimed:
         by_step.setdefault((task.instance_id or 0, task.activation), []).append(task)
     answers = await _answers(session, set(by_step))
+    deciding: list[tuple[Claimed, list[Task], dict[str, int]]] = []
     for step, tasks in by_step.items():
-        reason = await _decide_step(
-            session,
-            principal,
-            Claimed(tasks[-1], instances[step[0]]),
-            tasks,
-            approve,
-            body,
-            answers[step],
-        )
+        c = Claimed(tasks[-1], instances[step[0]])
+        if c.instance.status != "running":
+            await _hand_back(session, tasks)
+            failed.update({t.id: str(_(ENDED)) for t in tasks})
+        elif _decides(c.task, answers[step]):
+            deciding.append((c, tasks, answers[step]))
+        else:
+            await _record_decisions(session, principal, c.instance, tasks, approve, body)
+    # The answers that decide nothing are written first, together; then each step they
+    # decide moves on in a savepoint of its own.
+    await _save(session)
+    for c, tasks, counts in deciding:
+        reason = await _decide_step(session, principal, c, tasks, approve, body, counts)
         if reason is not None:
             await _hand_back(session, tasks)
             failed.update({t.id: reason for t in tasks})
-    await _save(session)
     return BatchResult(done=[i for i in ids if i not in failed], failed=failed)
 
 
@@ -931,19 +1032,17 @@ async def _decide_step(
     body: Decision,
     counts: dict[str, int],
 ) -> str | None:
-    """Records one step's decisions and moves the step on when they decide it; the reason it
-    cannot, or ``None``."""
-    if c.instance.status != "running":
-        return str(_(ENDED))
-    if not _decides(c.task, counts):
-        await _record_decisions(session, principal, c.instance, tasks, approve, body)
-        return None
+    """Records one step's decisions, which decide it, and moves the step on (in a savepoint);
+    the reason it cannot, or ``None``."""
     try:
         async with session.begin_nested():
             await _record_decisions(session, principal, c.instance, tasks, approve, body)
             await _settle_step(session, c, principal.person_id, counts)
             await _save(session)
     except Problem as exc:
+        # What was gathered for the savepoint goes with it; the instance is read again.
+        writes.discard(session)
+        session.expire(c.instance)
         return str(exc.detail or exc.title)
     return None
 
@@ -1066,7 +1165,7 @@ async def do_handle_overdue(session: AsyncSession, task_id: int) -> None:
     if step is None or instance.status != "running":
         return
     action = step.settings.timeout_action
-    await emit(session, events.TASK_OVERDUE, _task_event(instance, task, [task], action))
+    writes.event(session, events.TASK_OVERDUE, _task_event(instance, task, [task], action))
     _timeline(session, instance, None, "overdue", task=task, detail={"rule": action})
     if action in ("approve", "reject"):
         task.status, task.acted_at = (
@@ -1075,7 +1174,7 @@ async def do_handle_overdue(session: AsyncSession, task_id: int) -> None:
         )
         task.comment = str(_("超时自动处理"))
         await _settle_step(session, Claimed(task, instance, run), None)
-        instance.state = run.dump()
+        _store(session, instance, run)
     elif action == "escalate" and step.settings.escalate_to is not None:
         people = await assignment.resolve(
             session, step.settings.escalate_to, instance.applicant_id, instance.data
@@ -1121,18 +1220,16 @@ def _timeline(
     step_name: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        TimelineEntry(
-            instance_id=instance.id,
-            at=clock.now(),
-            actor_id=actor_id,
-            action=action,
-            step_id=task.step_id if task else step_id,
-            step_name=task.step_name if task else step_name,
-            comment=body.comment if body else None,
-            attachments=list(body.attachments) if body else [],
-            detail=detail or {},
-        )
+    writes.timeline(
+        session,
+        instance.id,
+        actor_id,
+        action,
+        step_id=task.step_id if task else step_id,
+        step_name=task.step_name if task else step_name,
+        comment=body.comment if body else None,
+        attachments=list(body.attachments) if body else [],
+        detail=detail,
     )
 
 
@@ -1150,7 +1247,7 @@ def _instance_event(instance: Instance, step_id: str | None = None) -> events.In
 
 
 def _task_event(
-    instance: Instance, task: Task, tasks: list[Task], action: str | None
+    instance: Instance, task: Task | TaskRef, tasks: Sequence[Task | TaskRef], action: str | None
 ) -> events.TaskEvent:
     return events.TaskEvent(
         instance_id=instance.id,
@@ -1169,13 +1266,13 @@ async def _emit_tasks(
     instance: Instance,
     step_id: str,
     step_name: str,
-    tasks: list[Task],
+    tasks: Sequence[Task | TaskRef],
     action: str | None,
 ) -> None:
     if not tasks:
         return
     name = events.TASK_DECIDED if action in ("approve", "reject") else events.TASK_ASSIGNED
-    await emit(session, name, _task_event(instance, tasks[0], tasks, action))
+    writes.event(session, name, _task_event(instance, tasks[0], tasks, action))
 
 
 def overdue_before(now: datetime) -> Any:

@@ -76,8 +76,8 @@ async def delegates(
     """For each person away at ``at``, whom their new tasks of ``process_key`` go to."""
     if not person_ids:
         return {}
-    rows = await session.scalars(
-        select(Delegation)
+    rows = await session.execute(
+        select(Delegation.person_id, Delegation.delegate_id, Delegation.process_key)
         .where(
             Delegation.person_id.in_(person_ids),
             Delegation.starts_at <= at,
@@ -86,7 +86,7 @@ async def delegates(
         .order_by(Delegation.id)
     )
     found: dict[int, int] = {}
-    for row in rows:
-        if row.process_key in (None, process_key):
-            found.setdefault(row.person_id, row.delegate_id)
+    for person_id, delegate_id, key in rows:
+        if key in (None, process_key):
+            found.setdefault(person_id, delegate_id)
     return found
