@@ -158,6 +158,15 @@ MATRIX: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/academic/exams/terms/0/publish", MASTER_MANAGERS),
     ("GET", "/api/v1/academic/exams/mine", ("*",)),
     ("GET", "/academic/my/exams", ("*",)),
+    ("GET", "/academic/transcripts/me", ("*",)),
+    ("GET", "/api/v1/academic/graduation/me", ("*",)),
+    ("GET", "/academic/graduation/me", ("*",)),
+    ("GET", "/academic/graduation/runs", STATUS_MANAGERS),
+    ("POST", "/api/v1/academic/graduation/runs", STATUS_MANAGERS),
+    ("GET", "/api/v1/academic/evaluation/me", ("*",)),
+    ("GET", "/academic/evaluation", ("*",)),
+    ("POST", "/api/v1/academic/evaluation/forms", STATUS_MANAGERS),
+    ("GET", "/academic/evaluation/forms", STATUS_READERS),  # .read: the secretaries
 ]
 
 

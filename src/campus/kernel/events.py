@@ -97,11 +97,22 @@ class DeadLetter(Base):
         return Event.model_validate(self.event)
 
 
-async def emit(session: AsyncSession, name: str, payload: BaseModel | dict[str, Any]) -> Event:
-    """Record an event in the outbox of the current transaction."""
+async def emit(
+    session: AsyncSession,
+    name: str,
+    payload: BaseModel | dict[str, Any],
+    *,
+    anonymous: bool = False,
+) -> Event:
+    """Record an event in the outbox of the current transaction. ``anonymous``: the envelope
+    names neither the actor nor the request (an anonymous ballot must not lead back to whoever
+    cast it)."""
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-    ctx = context.current()
-    event = Event(name=name, payload=data, actor_id=context.actor_id(), request_id=ctx.request_id)
+    if anonymous:
+        actor_id, request_id = None, None
+    else:
+        actor_id, request_id = context.actor_id(), context.current().request_id
+    event = Event(name=name, payload=data, actor_id=actor_id, request_id=request_id)
     session.add(
         OutboxRow(
             event_id=event.id,

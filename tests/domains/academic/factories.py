@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.calendar.models import Period, Term, TermDay
 from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.grades.models import CourseResult
 from campus.domains.academic.offering.models import Section, SectionClass, SectionTeacher
 from campus.domains.academic.rooms.models import Building, Room
 from campus.kernel import clock
@@ -229,3 +230,35 @@ async def count_rows(db: Runtime, counted: Mapping[str, Any]) -> dict[str, int]:
             stmt = select(func.count()).select_from(model).where(*where)
             found[name] = int(await session.scalar(stmt) or 0)
     return found
+
+
+async def add_result(
+    session: AsyncSession,
+    person_id: int,
+    course: Course,
+    term_id: int,
+    *,
+    score: Decimal | None = Decimal(85),
+    level: str = "",
+    passed: bool = True,
+    attempt: str = "normal",
+) -> CourseResult:
+    """A published course result (as the grades part writes on publishing a sheet); a level
+    without a score is a five-level result."""
+    return await _added(
+        session,
+        CourseResult(
+            person_id=person_id,
+            course_id=course.id,
+            term_id=term_id,
+            credits=course.credits,
+            scale="percentage" if score is not None else "five_level",
+            score=score,
+            level=level,
+            special="",
+            grade_point=Decimal(0),
+            passed=passed,
+            attempt=attempt,
+            published_at=clock.now(),
+        ),
+    )

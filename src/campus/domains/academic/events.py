@@ -3,6 +3,8 @@ portal's calendar, messaging) act on the payload alone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 # ---------------------------------------------------------------- calendar and catalogue
@@ -124,3 +126,119 @@ class RoundSettled(BaseModel):
     sections: int
     drawn: int
     lost: int
+
+
+# ---------------------------------------------------------------- teaching evaluation (评教)
+
+EVALUATION_FORM_SAVED = "academic.evaluation.form_saved"
+EVALUATION_CLOSED = "academic.evaluation.closed"
+EVALUATION_SUBMITTED = "academic.evaluation.submitted"
+
+
+class EvaluationFormSaved(BaseModel):
+    """A term's evaluation form was published (``created``) or changed before any answer."""
+
+    form_id: int
+    term_id: int
+    name: str
+    opens_at: datetime
+    closes_at: datetime
+    items: int
+    created: bool
+
+
+class EvaluationClosed(BaseModel):
+    """The registrar ended a term's evaluation window early."""
+
+    form_id: int
+    term_id: int
+    closes_at: datetime
+
+
+class EvaluationSubmitted(BaseModel):
+    """An anonymous evaluation of a section was handed in. Deliberately without the person (nor
+    the scores): the event says how many a section has, never who answered what."""
+
+    form_id: int
+    term_id: int
+    section_id: int
+    answers: int
+
+
+# ---------------------------------------------------------------- grades (成绩)
+
+GRADES_PUBLISHED = "academic.grades.published"
+
+
+class GradesPublished(BaseModel):
+    """A section's grade sheet was published: one course result per student was written
+    (students now see them; transcripts and GPA change)."""
+
+    sheet_id: int
+    section_id: int
+    section_name: str
+    course_id: int
+    term_id: int
+    results: int
+    person_ids: list[int]
+    published_by: int | None
+
+
+# ---------------------------------------------------------------- transcripts (成绩单)
+
+TRANSCRIPT_ISSUED = "academic.transcript.issued"
+
+
+class TranscriptIssued(BaseModel):
+    """A transcript was issued (its content is kept; the verification page confirms it)."""
+
+    transcript_id: int
+    person_id: int
+    language: str
+    courses: int
+
+
+ACADEMIC_WARNING = "academic.warning"
+
+
+class AcademicWarning(BaseModel):
+    """学业预警: publishing results took a student's failed credits (of the results that
+    count, see the grades docs) to the warning threshold or past it. For student affairs
+    (counsellors) to follow up; the student is notified too."""
+
+    person_id: int
+    failed_credits: str
+    threshold: str
+    term_id: int
+    section_id: int
+
+
+# ---------------------------------------------------------------- graduation audit (毕业审核)
+
+GRADUATION_AUDITED = "academic.graduation.audited"
+
+
+class GraduationAudited(BaseModel):
+    """A graduation audit run over a cohort finished (its results feed batch graduation)."""
+
+    run_id: int
+    grade: int
+    major_id: int | None
+    passed: int
+    failed: int
+    no_programme: int
+
+
+GRADE_CORRECTED = "academic.grades.corrected"
+
+
+class GradeCorrected(BaseModel):
+    """A published result was corrected after its approval (成绩更正)."""
+
+    correction_id: int
+    result_id: int
+    person_id: int
+    course_id: int
+    term_id: int
+    section_id: int | None
+    passed: bool

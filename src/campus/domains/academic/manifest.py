@@ -2,17 +2,27 @@ from campus.domains.academic.calendar import pages as calendar_pages
 from campus.domains.academic.calendar import routes as calendar_routes
 from campus.domains.academic.catalog import pages as catalog_pages
 from campus.domains.academic.catalog import routes as catalog_routes
+from campus.domains.academic.evaluation import pages as evaluation_pages
+from campus.domains.academic.evaluation import routes as evaluation_routes
 from campus.domains.academic.exams import pages as exam_pages
 from campus.domains.academic.exams import routes as exam_routes
 from campus.domains.academic.exams.runner import TASKS as EXAM_TASKS
+from campus.domains.academic.grades import handlers as grade_handlers
+from campus.domains.academic.grades import pages as grade_pages
+from campus.domains.academic.grades import routes as grade_routes
+from campus.domains.academic.graduation import pages as graduation_pages
+from campus.domains.academic.graduation import routes as graduation_routes
 from campus.domains.academic.offering import pages as offering_pages
 from campus.domains.academic.offering import routes as offering_routes
 from campus.domains.academic.permissions import (
+    EVALUATION_READ,
     EXAM_MANAGE,
+    GRADE_PUBLISH,
     OFFERING_MANAGE,
     PERMISSIONS,
     ROOM_MANAGE,
     SELECTION_MANAGE,
+    STATUS_MANAGE,
     STATUS_READ,
     TIMETABLE_MANAGE,
 )
@@ -30,6 +40,8 @@ from campus.domains.academic.status import routes as status_routes
 from campus.domains.academic.timetabling import pages as timetabling_pages
 from campus.domains.academic.timetabling import routes as timetabling_routes
 from campus.domains.academic.timetabling.runner import TASKS as TIMETABLING_TASKS
+from campus.domains.academic.transcripts import pages as transcript_pages
+from campus.domains.academic.transcripts import routes as transcript_routes
 from campus.kernel.i18n import _
 from campus.kernel.manifest import MenuEntry, Module
 
@@ -49,6 +61,10 @@ MODULE = Module(
         timetabling_routes.published,
         exam_routes.router,
         selection_routes.router,
+        transcript_routes.router,
+        graduation_routes.router,
+        evaluation_routes.router,
+        grade_routes.router,
     ),
     pages=(
         calendar_pages.router,
@@ -60,6 +76,10 @@ MODULE = Module(
         timetabling_pages.router,
         exam_pages.router,
         selection_pages.router,
+        transcript_pages.router,
+        graduation_pages.router,
+        evaluation_pages.router,
+        grade_pages.router,
     ),
     permissions=PERMISSIONS,
     menu=(
@@ -72,6 +92,11 @@ MODULE = Module(
         MenuEntry(_("开课"), "/academic/offering", OFFERING_MANAGE, icon="books", order=39),
         MenuEntry(_("我的教学班"), "/academic/my/sections", None, icon="chalkboard", order=39),
         MenuEntry(_("我的学籍"), "/academic/status/me", None, icon="id-badge-2", order=40),
+        MenuEntry(_("成绩单"), "/academic/transcripts/me", None, icon="file-certificate", order=40),
+        MenuEntry(_("我的毕业审核"), "/academic/graduation/me", None, icon="school", order=40),
+        MenuEntry(
+            _("毕业审核"), "/academic/graduation/runs", STATUS_MANAGE, icon="certificate", order=41
+        ),
         MenuEntry(
             _("学籍管理"), "/academic/status/records", STATUS_READ, icon="address-book", order=41
         ),
@@ -107,8 +132,20 @@ MODULE = Module(
             icon="adjustments",
             order=49,
         ),
+        MenuEntry(_("成绩录入"), "/academic/grades", None, icon="report", order=50),
+        MenuEntry(_("我的成绩"), "/academic/grades/me", None, icon="certificate", order=51),
+        MenuEntry(
+            _("绩点排名"), "/academic/grades/ranking", GRADE_PUBLISH, icon="trophy", order=52
+        ),
+        MenuEntry(_("评教"), "/academic/evaluation", None, icon="star", order=53, shortcut=True),
+        MenuEntry(
+            _("我的评教结果"), "/academic/evaluation/teaching", None, icon="star-half", order=54
+        ),
+        MenuEntry(
+            _("评教管理"), "/academic/evaluation/forms", EVALUATION_READ, icon="chart-bar", order=55
+        ),
     ),
-    handlers=(*status_handlers.HANDLERS,),
+    handlers=(*status_handlers.HANDLERS, *grade_handlers.HANDLERS),
     jobs=(selection_jobs.SWEEP,),
     seed=seed,
     seed_order=50,
@@ -119,6 +156,10 @@ MODULE = Module(
         "acad_student_status",
         "acad_status_change",
         "acad_status_history",
+        "acad_transcript",
+        "acad_grad_audit_run",
+        "acad_grad_audit",
+        "acad_course_result",
     ),
     extra={"tasks": (*TIMETABLING_TASKS, *EXAM_TASKS)},
 )

@@ -15,6 +15,10 @@ STATUS_MANAGE = "academic.status.manage"
 TIMETABLE_MANAGE = "academic.timetable.manage"
 EXAM_MANAGE = "academic.exam.manage"
 SELECTION_MANAGE = "academic.selection.manage"
+EVALUATION_MANAGE = "academic.evaluation.manage"
+EVALUATION_READ = "academic.evaluation.read"
+GRADE_REVIEW = "academic.grade.review"
+GRADE_PUBLISH = "academic.grade.publish"
 
 PERMISSIONS = (
     Permission(CALENDAR_MANAGE, _("维护校历：学期、教学周、节假日与调休、作息时间")),
@@ -29,4 +33,10 @@ PERMISSIONS = (
     Permission(
         SELECTION_MANAGE, _("选课：设置选课轮次、抽签、为范围内教学班加退学生（须注明理由）")
     ),
+    Permission(
+        EVALUATION_MANAGE, _("评教：维护各学期评教问卷与时间，查看范围内的完成情况与评教结果")
+    ),
+    Permission(EVALUATION_READ, _("查看范围内开课单位的评教完成情况与评教结果（评教结束后）")),
+    Permission(GRADE_REVIEW, _("审核范围内开课单位教学班的成绩（通过或退回）")),
+    Permission(GRADE_PUBLISH, _("发布成绩、查看范围内的成绩与绩点排名")),
 )

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from campus.domains.academic import master_seed
+from campus.domains.academic.evaluation import seed as evaluation_seed
+from campus.domains.academic.grades import seed as grades_seed
 from campus.domains.academic.offering import seed as offering_seed
 from campus.domains.academic.programmes import seed as programme_seed
 from campus.domains.academic.status import seed as status_seed
@@ -17,3 +19,5 @@ async def seed(ctx: SeedContext) -> None:
     await offering_seed.seed(ctx)  # the current term's sections and their teachers
     await timetabling_seed.seed(ctx)  # the current term's timetable, published
     await status_seed.seed(ctx)
+    await evaluation_seed.seed(ctx)  # the current term's 评教, open
+    await grades_seed.seed(ctx)  # published results of the students' earlier terms

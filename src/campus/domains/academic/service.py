@@ -13,6 +13,8 @@ from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog import queries as catalog
 from campus.domains.academic.exams.schemas import DutyOut as InvigilationDuty
 from campus.domains.academic.exams.schemas import MyExamOut as StudentExam
+from campus.domains.academic.grades.schemas import GpaSummary
+from campus.domains.academic.grades.schemas import ResultOut as CourseResult
 from campus.domains.academic.offering import queries as offering_queries
 from campus.domains.academic.offering.schemas import SectionOut
 from campus.domains.academic.programmes import queries as programme_queries
@@ -276,3 +278,62 @@ async def sections_of_term(
     f = offering_queries.SectionFilter(teacher_id=teacher_id, class_id=class_id)
     rows = await offering_queries.section_rows(session, term_id, f)
     return await offering_queries.sections_out(session, rows)
+
+
+async def sections_taken(session: AsyncSession, person_id: int, term_id: int) -> list[int]:
+    """The open sections a student takes in the term, by the rule of their timetable in course
+    selection (``selection.queries.holdings``: their class's sections and those they hold a
+    place in), less the places that are no seat yet (waitlisted, or a lottery wish)."""
+    from sqlalchemy import select
+
+    from campus.domains.academic.offering.models import Section
+    from campus.domains.academic.selection import queries as selection
+
+    found = await selection.student_of(session, person_id)
+    if found is None:
+        return []
+    held = await selection.holdings(session, person_id, found[1], term_id)
+    waiting = {
+        p.section_id
+        for p in await selection.places_of(session, person_id, term_id)
+        if p.status in ("waitlisted", "preferred")
+    }
+    ids = [h.section_id for h in held if h.section_id not in waiting]
+    if not ids:
+        return []
+    return sorted(
+        await session.scalars(
+            select(Section.id).where(Section.id.in_(ids), Section.status == "open")
+        )
+    )
+
+
+# ---------------------------------------------------------------- grades (成绩)
+
+
+async def course_results_of(
+    session: AsyncSession, person_id: int, gpa_scale: str = "4.0"
+) -> list[CourseResult]:
+    """A student's published course results (课程成绩), oldest term first: course, term,
+    section, credits, score or level, grade point on ``gpa_scale`` ("4.0" or "5.0"), passed,
+    attempt (normal, makeup 补考, retake 重修) and whether it is the result of its course that
+    counts (for credits and GPA)."""
+    from campus.domains.academic.grades import results as grade_results
+
+    return await grade_results.course_results_of(session, person_id, gpa_scale)
+
+
+async def gpa_of(session: AsyncSession, person_id: int, gpa_scale: str = "4.0") -> GpaSummary:
+    """A student's GPA weighted by credits over the counted results, with their graded,
+    earned and failed credits (pass/fail courses count for credits, not for GPA)."""
+    from campus.domains.academic.grades import results as grade_results
+
+    found = grade_results.gpa_of_results(
+        await grade_results.course_results_of(session, person_id, gpa_scale), gpa_scale
+    )
+    return GpaSummary(
+        gpa=found.gpa,
+        graded_credits=found.graded_credits,
+        earned_credits=found.earned_credits,
+        failed_credits=found.failed_credits,
+    )

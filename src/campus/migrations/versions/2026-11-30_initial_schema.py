@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 12:10:20.868587
+Create Date: 2026-11-30 15:46:10.818547
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,76 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_acad_course_org_unit_id"), ["org_unit_id"], unique=False
         )
+
+    op.create_table(
+        "acad_course_result",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "course_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("sheet_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("credits", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column("scale", sa.String(length=12), nullable=False),
+        sa.Column("score", campus.kernel.db.FixedDecimal(1), nullable=True),
+        sa.Column("level", sa.String(length=12), nullable=False),
+        sa.Column("special", sa.String(length=12), nullable=False),
+        sa.Column("grade_point", campus.kernel.db.FixedDecimal(2), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("attempt", sa.String(length=8), nullable=False),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_course_result")),
+        sa.UniqueConstraint(
+            "person_id",
+            "section_id",
+            "attempt",
+            name=op.f("uq_acad_course_result_person_id_section_id_attempt"),
+        ),
+    )
+    with op.batch_alter_table("acad_course_result", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_course_result_course_id"), ["course_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_acad_course_result_person_term", ["person_id", "term_id"], unique=False
+        )
+
+    op.create_table(
+        "acad_grad_audit_run",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("grade", sa.Integer(), nullable=False),
+        sa.Column("major_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("passed", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("no_programme", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grad_audit_run")),
+    )
+    with op.batch_alter_table("acad_grad_audit_run", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acad_grad_audit_run_grade"), ["grade"], unique=False)
 
     op.create_table(
         "acad_graduation_batch",
@@ -276,6 +346,31 @@ def upgrade() -> None:
     with op.batch_alter_table("acad_term", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_acad_term_academic_year"), ["academic_year"], unique=False
+        )
+
+    op.create_table(
+        "acad_transcript",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=24), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("language", sa.String(length=2), nullable=False),
+        sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("issued_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_transcript")),
+        sa.UniqueConstraint("code", name=op.f("uq_acad_transcript_code")),
+    )
+    with op.batch_alter_table("acad_transcript", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_transcript_person_id"), ["person_id"], unique=False
         )
 
     op.create_table(
@@ -1191,6 +1286,33 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_wf_service_key")),
     )
     op.create_table(
+        "acad_eval_form",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("intro", sa.Text(), nullable=False),
+        sa.Column("anchors", sa.JSON(), nullable=False),
+        sa.Column("comment_enabled", sa.Boolean(), nullable=False),
+        sa.Column("min_answers", sa.Integer(), nullable=False),
+        sa.Column("opens_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["term_id"],
+            ["acad_term.id"],
+            name=op.f("fk_acad_eval_form_term_id_acad_term"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_eval_form")),
+        sa.UniqueConstraint("term_id", name=op.f("uq_acad_eval_form_term_id")),
+    )
+    op.create_table(
         "acad_exam_plan",
         sa.Column(
             "id",
@@ -1274,6 +1396,93 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("acad_exam_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_acad_exam_session_term_id"), ["term_id"], unique=False)
+
+    op.create_table(
+        "acad_grad_audit",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("student_no", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("major_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("verdict", sa.String(length=16), nullable=False),
+        sa.Column("total_earned", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column("missing_total", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column("missing_required", sa.Integer(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=True),
+        sa.Column("audited_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["acad_grad_audit_run.id"],
+            name=op.f("fk_acad_grad_audit_run_id_acad_grad_audit_run"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grad_audit")),
+        sa.UniqueConstraint(
+            "run_id", "person_id", name=op.f("uq_acad_grad_audit_run_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("acad_grad_audit", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_grad_audit_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_acad_grad_audit_run_id"), ["run_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_acad_grad_audit_verdict"), ["verdict"], unique=False)
+
+    op.create_table(
+        "acad_grade_correction",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "result_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("open_key", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("before", sa.JSON(), nullable=False),
+        sa.Column("after", sa.JSON(), nullable=False),
+        sa.Column(
+            "requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "instance_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("outcome_note", sa.Text(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["result_id"],
+            ["acad_course_result.id"],
+            name=op.f("fk_acad_grade_correction_result_id_acad_course_result"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grade_correction")),
+        sa.UniqueConstraint("open_key", name=op.f("uq_acad_grade_correction_open_key")),
+    )
+    with op.batch_alter_table("acad_grade_correction", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_grade_correction_result_id"), ["result_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_acad_grade_correction_section_id"), ["section_id"], unique=False
+        )
 
     op.create_table(
         "acad_period",
@@ -2470,6 +2679,99 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "acad_eval_ballot",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("form_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["acad_eval_form.id"],
+            name=op.f("fk_acad_eval_ballot_form_id_acad_eval_form"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["acad_section.id"],
+            name=op.f("fk_acad_eval_ballot_section_id_acad_section"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_eval_ballot")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("acad_eval_ballot", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acad_eval_ballot_form_id"), ["form_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_acad_eval_ballot_section_id"), ["section_id"], unique=False
+        )
+
+    op.create_table(
+        "acad_eval_completion",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("form_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["acad_eval_form.id"],
+            name=op.f("fk_acad_eval_completion_form_id_acad_eval_form"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["acad_section.id"],
+            name=op.f("fk_acad_eval_completion_section_id_acad_section"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_eval_completion")),
+        sa.UniqueConstraint(
+            "section_id", "person_id", name=op.f("uq_acad_eval_completion_section_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("acad_eval_completion", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_eval_completion_form_id"), ["form_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_acad_eval_completion_person_id"), ["person_id"], unique=False
+        )
+
+    op.create_table(
+        "acad_eval_item",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("form_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("dimension", sa.String(length=20), nullable=False),
+        sa.Column("text", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["form_id"],
+            ["acad_eval_form.id"],
+            name=op.f("fk_acad_eval_item_form_id_acad_eval_form"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_eval_item")),
+        sa.UniqueConstraint("form_id", "number", name=op.f("uq_acad_eval_item_form_id_number")),
+    )
+    with op.batch_alter_table("acad_eval_item", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acad_eval_item_form_id"), ["form_id"], unique=False)
+
+    op.create_table(
         "acad_exam",
         sa.Column(
             "id",
@@ -2606,6 +2908,61 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_acad_exam_unavailable_term_id"), ["term_id"], unique=False
         )
+
+    op.create_table(
+        "acad_grade_sheet",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "section_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("term_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "course_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("scale", sa.String(length=12), nullable=False),
+        sa.Column("components", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("return_reason", sa.Text(), nullable=False),
+        sa.Column("submitted_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "submitted_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("reviewed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "reviewed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("published_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "published_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["acad_section.id"],
+            name=op.f("fk_acad_grade_sheet_section_id_acad_section"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grade_sheet")),
+        sa.UniqueConstraint("section_id", name=op.f("uq_acad_grade_sheet_section_id")),
+    )
+    with op.batch_alter_table("acad_grade_sheet", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_grade_sheet_course_id"), ["course_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_acad_grade_sheet_org_unit_id"), ["org_unit_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_acad_grade_sheet_state"), ["state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_acad_grade_sheet_term_id"), ["term_id"], unique=False)
 
     op.create_table(
         "acad_programme_course",
@@ -3257,6 +3614,29 @@ def upgrade() -> None:
         batch_op.create_index("ix_wf_instance_status", ["status", "started_at"], unique=False)
 
     op.create_table(
+        "acad_eval_score",
+        sa.Column("ballot_id", sa.String(length=32), nullable=False),
+        sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("score", sa.SmallInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ballot_id"],
+            ["acad_eval_ballot.id"],
+            name=op.f("fk_acad_eval_score_ballot_id_acad_eval_ballot"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["acad_eval_item.id"],
+            name=op.f("fk_acad_eval_score_item_id_acad_eval_item"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("ballot_id", "item_id", name=op.f("pk_acad_eval_score")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("acad_eval_score", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acad_eval_score_item_id"), ["item_id"], unique=False)
+
+    op.create_table(
         "acad_exam_room",
         sa.Column(
             "id",
@@ -3348,6 +3728,40 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("acad_exam_section", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_acad_exam_section_exam_id"), ["exam_id"], unique=False)
+
+    op.create_table(
+        "acad_grade_entry",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sheet_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("marks", sa.JSON(), nullable=False),
+        sa.Column("level", sa.String(length=12), nullable=False),
+        sa.Column("special", sa.String(length=12), nullable=False),
+        sa.Column("attempt", sa.String(length=8), nullable=False),
+        sa.Column("total", campus.kernel.db.FixedDecimal(1), nullable=True),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["sheet_id"],
+            ["acad_grade_sheet.id"],
+            name=op.f("fk_acad_grade_entry_sheet_id_acad_grade_sheet"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grade_entry")),
+        sa.UniqueConstraint(
+            "sheet_id", "person_id", name=op.f("uq_acad_grade_entry_sheet_id_person_id")
+        ),
+    )
+    with op.batch_alter_table("acad_grade_entry", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_acad_grade_entry_sheet_id"), ["sheet_id"], unique=False
+        )
 
     op.create_table(
         "cmty_comment_like",
@@ -3562,6 +3976,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cmty_comment_like_person_id"))
 
     op.drop_table("cmty_comment_like")
+    with op.batch_alter_table("acad_grade_entry", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_grade_entry_sheet_id"))
+
+    op.drop_table("acad_grade_entry")
     with op.batch_alter_table("acad_exam_section", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_exam_section_exam_id"))
 
@@ -3575,6 +3993,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_exam_room_exam_id"))
 
     op.drop_table("acad_exam_room")
+    with op.batch_alter_table("acad_eval_score", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_eval_score_item_id"))
+
+    op.drop_table("acad_eval_score")
     with op.batch_alter_table("wf_instance", schema=None) as batch_op:
         batch_op.drop_index("ix_wf_instance_status")
         batch_op.drop_index(batch_op.f("ix_wf_instance_service_id"))
@@ -3659,6 +4081,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_programme_course_course_id"))
 
     op.drop_table("acad_programme_course")
+    with op.batch_alter_table("acad_grade_sheet", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_grade_sheet_term_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_grade_sheet_state"))
+        batch_op.drop_index(batch_op.f("ix_acad_grade_sheet_org_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_grade_sheet_course_id"))
+
+    op.drop_table("acad_grade_sheet")
     with op.batch_alter_table("acad_exam_unavailable", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_exam_unavailable_term_id"))
         batch_op.drop_index(batch_op.f("ix_acad_exam_unavailable_session_id"))
@@ -3677,6 +4106,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_exam_course_id"))
 
     op.drop_table("acad_exam")
+    with op.batch_alter_table("acad_eval_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_eval_item_form_id"))
+
+    op.drop_table("acad_eval_item")
+    with op.batch_alter_table("acad_eval_completion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_eval_completion_person_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_eval_completion_form_id"))
+
+    op.drop_table("acad_eval_completion")
+    with op.batch_alter_table("acad_eval_ballot", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_eval_ballot_section_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_eval_ballot_form_id"))
+
+    op.drop_table("acad_eval_ballot")
     op.drop_table("wf_process_version")
     with op.batch_alter_table("wf_form_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_wf_form_version_form_id"))
@@ -3848,6 +4291,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_acad_period_term_id"))
 
     op.drop_table("acad_period")
+    with op.batch_alter_table("acad_grade_correction", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_grade_correction_section_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_grade_correction_result_id"))
+
+    op.drop_table("acad_grade_correction")
+    with op.batch_alter_table("acad_grad_audit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_grad_audit_verdict"))
+        batch_op.drop_index(batch_op.f("ix_acad_grad_audit_run_id"))
+        batch_op.drop_index(batch_op.f("ix_acad_grad_audit_person_id"))
+
+    op.drop_table("acad_grad_audit")
     with op.batch_alter_table("acad_exam_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_exam_session_term_id"))
 
@@ -3858,6 +4312,7 @@ def downgrade() -> None:
 
     op.drop_table("acad_exam_run")
     op.drop_table("acad_exam_plan")
+    op.drop_table("acad_eval_form")
     op.drop_table("wf_service")
     op.drop_table("wf_process")
     op.drop_table("wf_form")
@@ -3999,6 +4454,10 @@ def downgrade() -> None:
 
     op.drop_table("audit_log")
     op.drop_table("access_role")
+    with op.batch_alter_table("acad_transcript", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_transcript_person_id"))
+
+    op.drop_table("acad_transcript")
     with op.batch_alter_table("acad_term", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_term_academic_year"))
 
@@ -4031,6 +4490,15 @@ def downgrade() -> None:
 
     op.drop_table("acad_programme")
     op.drop_table("acad_graduation_batch")
+    with op.batch_alter_table("acad_grad_audit_run", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acad_grad_audit_run_grade"))
+
+    op.drop_table("acad_grad_audit_run")
+    with op.batch_alter_table("acad_course_result", schema=None) as batch_op:
+        batch_op.drop_index("ix_acad_course_result_person_term")
+        batch_op.drop_index(batch_op.f("ix_acad_course_result_course_id"))
+
+    op.drop_table("acad_course_result")
     with op.batch_alter_table("acad_course", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_course_org_unit_id"))
         batch_op.drop_index(batch_op.f("ix_acad_course_name"))

@@ -46,6 +46,8 @@ COURSE_MANAGE = "academic.course.manage"
 PROGRAMME_MANAGE = "academic.programme.manage"
 OFFERING_MANAGE = "academic.offering.manage"
 STATUS_READ = "academic.status.read"
+GRADE_REVIEW = "academic.grade.review"
+EVALUATION_READ = "academic.evaluation.read"
 ACADEMIC_ALL = (
     "academic.calendar.manage",
     "academic.room.manage",
@@ -57,6 +59,10 @@ ACADEMIC_ALL = (
     "academic.timetable.manage",
     "academic.exam.manage",
     "academic.selection.manage",
+    GRADE_REVIEW,
+    "academic.grade.publish",
+    "academic.evaluation.manage",
+    EVALUATION_READ,
 )
 
 
@@ -85,13 +91,24 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
     ),
     "registrar": BuiltinRole(
         "教务处",
-        "全校学籍与人员信息的查看和维护；校历、教室、课程库、培养方案、开课、排课与考试安排",
+        "全校学籍与人员信息的查看和维护；校历、教室、课程库、培养方案、开课、排课与考试安排；"
+        "选课、成绩审核与发布、评教",
         (PERSON_READ, PERSON_MANAGE, ORG_READ, *ACADEMIC_ALL),
     ),
     "academic_secretary": BuiltinRole(
         "教务秘书",
-        "查看本学院的人员与组织；维护本学院的课程、培养方案与开课，查看本学院学生学籍",
-        (PERSON_READ, ORG_READ, COURSE_MANAGE, PROGRAMME_MANAGE, OFFERING_MANAGE, STATUS_READ),
+        "查看本学院的人员与组织；维护本学院的课程、培养方案与开课，查看本学院学生学籍；"
+        "审核本学院的成绩，查看本学院的评教结果",
+        (
+            PERSON_READ,
+            ORG_READ,
+            COURSE_MANAGE,
+            PROGRAMME_MANAGE,
+            OFFERING_MANAGE,
+            STATUS_READ,
+            GRADE_REVIEW,
+            EVALUATION_READ,
+        ),
     ),
     "counselor": BuiltinRole(
         "辅导员",

@@ -175,7 +175,7 @@ async def test_batch_graduation_of_a_cohort_with_progress(
     page = await registrar.get(f"/academic/status/batches/{batch['id']}", headers=HTML)
     assert page.status_code == 200 and "hx-post" in page.text
     step = await registrar.post(f"/academic/status/batches/{batch['id']}/step", headers=HTML)
-    assert step.status_code == 200 and 'data-testid="batch-finished"' in step.text
+    assert step.status_code == 200 and 'data-testid="batch-progress-finished"' in step.text
     done = (await registrar.get(f"{API}/batches/{batch['id']}")).json()
     assert (done["done"], done["state"]) == (2, "finished")
     for s in students[:2]:
