@@ -309,3 +309,41 @@ async def test_long_ended_sessions_are_forgotten_recent_ones_kept(
     await handlers.expire_sessions()
     remaining = await _rows(db, account.person_id)
     assert [r.sid for r in remaining] == [r.sid for r in rows if r.sid != ended.sid]
+
+
+async def test_last_seen_is_written_for_many_sessions_at_once(
+    make_account: MakeAccount, browser: Browser, db: Runtime, monkeypatch: object
+) -> None:
+    """Requests mark their session seen; the marks are written together, not one write
+    transaction per request."""
+    people = [await make_account() for _ in range(3)]
+    clients = [await browser(account) for account in people]
+    long_ago = clock.now() - timedelta(hours=1)
+    async with db.db.transaction() as session:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.person_id.in_([p.person_id for p in people]))
+            .values(last_seen_at=long_ago)
+        )
+    await sessions.flush_touches(db)  # starts the interval: the next ones wait for it
+    await db.cache.delete(*[f"auth:seen:{(await _rows(db, p.person_id))[0].sid}" for p in people])
+    writes = 0
+
+    async def counted(rt: Runtime) -> None:
+        nonlocal writes
+        writes += 1
+        await flush(rt)
+
+    flush = sessions.flush_touches
+    monkeypatch.setattr(sessions, "flush_touches", counted)  # type: ignore[attr-defined]
+    for client in clients:
+        assert (await client.get("/api/v1/auth/me")).status_code == 200
+    assert writes == 0  # within the interval: remembered, not written
+    assert [(await _rows(db, p.person_id))[0].last_seen_at for p in people] == [long_ago] * 3
+
+    monkeypatch.setattr(sessions, "TOUCH_FLUSH_SECONDS", 0.0)  # type: ignore[attr-defined]
+    await db.cache.delete(f"auth:seen:{(await _rows(db, people[0].person_id))[0].sid}")
+    assert (await clients[0].get("/api/v1/auth/me")).status_code == 200
+    assert writes == 1  # one write for all three
+    seen = [(await _rows(db, p.person_id))[0].last_seen_at for p in people]
+    assert all(at > long_ago for at in seen)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.calendar import queries as calendar
@@ -13,9 +14,11 @@ from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog import queries as catalog
 from campus.domains.academic.exams.schemas import DutyOut as InvigilationDuty
 from campus.domains.academic.exams.schemas import MyExamOut as StudentExam
+from campus.domains.academic.grades import results as grade_results
 from campus.domains.academic.grades.schemas import GpaSummary
 from campus.domains.academic.grades.schemas import ResultOut as CourseResult
 from campus.domains.academic.offering import queries as offering_queries
+from campus.domains.academic.offering.models import Section
 from campus.domains.academic.offering.schemas import SectionOut
 from campus.domains.academic.programmes import queries as programme_queries
 from campus.domains.academic.programmes.schemas import ProgrammeOut
@@ -29,6 +32,7 @@ from campus.domains.academic.schemas import (
     TermCalendar,
     TermOut,
 )
+from campus.domains.academic.selection import queries as selection
 from campus.domains.academic.status import queries as status_queries
 from campus.domains.academic.status.schemas import RecordOut as StudentStatusOut
 from campus.domains.academic.timetabling.schemas import FreeRoomOut as FreeRoom
@@ -261,8 +265,6 @@ async def programme_of_class(session: AsyncSession, class_id: int) -> ProgrammeO
 
 
 async def get_section(session: AsyncSession, section_id: int) -> SectionOut | None:
-    from campus.domains.academic.offering.models import Section
-
     found = await session.get(Section, section_id)
     return None if found is None else await offering_queries.section_out(session, found)
 
@@ -284,11 +286,6 @@ async def sections_taken(session: AsyncSession, person_id: int, term_id: int) ->
     """The open sections a student takes in the term, by the rule of their timetable in course
     selection (``selection.queries.holdings``: their class's sections and those they hold a
     place in), less the places that are no seat yet (waitlisted, or a lottery wish)."""
-    from sqlalchemy import select
-
-    from campus.domains.academic.offering.models import Section
-    from campus.domains.academic.selection import queries as selection
-
     found = await selection.student_of(session, person_id)
     if found is None:
         return []
@@ -318,16 +315,12 @@ async def course_results_of(
     section, credits, score or level, grade point on ``gpa_scale`` ("4.0" or "5.0"), passed,
     attempt (normal, makeup 补考, retake 重修) and whether it is the result of its course that
     counts (for credits and GPA)."""
-    from campus.domains.academic.grades import results as grade_results
-
     return await grade_results.course_results_of(session, person_id, gpa_scale)
 
 
 async def gpa_of(session: AsyncSession, person_id: int, gpa_scale: str = "4.0") -> GpaSummary:
     """A student's GPA weighted by credits over the counted results, with their graded,
     earned and failed credits (pass/fail courses count for credits, not for GPA)."""
-    from campus.domains.academic.grades import results as grade_results
-
     found = grade_results.gpa_of_results(
         await grade_results.course_results_of(session, person_id, gpa_scale), gpa_scale
     )

@@ -32,6 +32,11 @@ SESSION_COOKIE = "campus_session"
 CACHE_TTL_SECONDS = 300.0
 # last_seen_at is written at most this often per session, not on every request.
 TOUCH_EVERY_SECONDS = 60.0
+# ... and the sessions seen are written together, at most this often per process: at a peak
+# (course selection) every student's first request would otherwise open a write transaction
+# of its own. A process that stops loses at most this much of "last seen", nothing else.
+TOUCH_FLUSH_SECONDS = 10.0
+TOUCH_CHUNK = 500
 # A cookie naming no live session is remembered as such for a while: no table read per request.
 UNKNOWN_TTL_SECONDS = 30.0
 _UNKNOWN = b"-"
@@ -161,15 +166,42 @@ def live_of(row: AuthSession, name: str, login: str) -> LiveSession:
     )
 
 
+@dataclass
+class _Seen:
+    """Sessions seen by this process since their last_seen_at was last written."""
+
+    sids: set[str]
+    flushed_at: float = 0.0
+
+
+_seen: dict[int, _Seen] = {}  # by the database (one per runtime)
+
+
 async def _touch(rt: Runtime, sid: str) -> None:
     if not await rt.cache.set_if_absent(f"auth:seen:{sid}", b"1", TOUCH_EVERY_SECONDS):
         return
+    seen = _seen.setdefault(id(rt.db), _Seen(set()))
+    seen.sids.add(sid)
+    if time.monotonic() - seen.flushed_at >= TOUCH_FLUSH_SECONDS:
+        await flush_touches(rt)
+
+
+async def flush_touches(rt: Runtime) -> None:
+    """Write last_seen_at of the sessions this process has seen, in one transaction."""
+    seen = _seen.setdefault(id(rt.db), _Seen(set()))
+    sids, seen.sids, seen.flushed_at = sorted(seen.sids), set(), time.monotonic()
+    if not sids:
+        return
     async with rt.db.transaction() as session:
-        await session.execute(
-            update(AuthSession)
-            .where(AuthSession.sid == sid, AuthSession.ended_at.is_(None))
-            .values(last_seen_at=clock.now())
-        )
+        for start in range(0, len(sids), TOUCH_CHUNK):
+            await session.execute(
+                update(AuthSession)
+                .where(
+                    AuthSession.sid.in_(sids[start : start + TOUCH_CHUNK]),
+                    AuthSession.ended_at.is_(None),
+                )
+                .values(last_seen_at=clock.now())
+            )
 
 
 async def forget(cache: Cache, row: AuthSession) -> None:
