@@ -10,6 +10,9 @@ aimed at a few hot sections.
   and are not what is measured). Each student's picks are drawn at random from the term's open
   sections (``--hot`` of them from ``--hot-sections`` sections), each request with its own
   idempotency key, the whole list shuffled.
+- With ``--queue-rate N`` the round has a virtual queue admitting N students a second: every
+  student passes the door over HTTP before the rush (``POST …/rounds/{id}/queue``, 64 at a
+  time, timed apart: the door's own figure), and each selection carries its admission cookie.
 - Load: ``wrk`` (one thread, ``--connections``) sends the list once, in order; if it ends before
   ``--seconds``, it goes round again, and those repeats are answered as replays (a double click
   or a retry): counted apart. The same wrk, the same connections, on ``GET /healthz`` in the same
@@ -21,7 +24,7 @@ aimed at a few hot sections.
 Traffic stays on 127.0.0.1 and the run stops by itself (``--hard-limit``).
 
     .venv/bin/python bench/selection_rush.py [--scale medium] [--students 20000] [--picks 5]
-        [--hot 0.1] [--hot-sections 5] [--connections 64] [--seconds 60]
+        [--hot 0.1] [--hot-sections 5] [--connections 64] [--seconds 60] [--queue-rate 1000]
         [--database-url postgresql+asyncpg://…/campus_bench --redis-url redis://…/14]
 """
 
@@ -124,7 +127,7 @@ async def open_round(
     url: str, redis_url: str, workdir: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     """The round, the sections and the students' sessions, written in process."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from campus.domains.academic.offering.models import Section, SectionClass, SectionMajor
     from campus.domains.academic.programmes.queries import current_term
@@ -148,9 +151,11 @@ async def open_round(
                     term_id=term.id, name="正选（压测）", kind="first_come",
                     opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(hours=2),
                     grades=[], major_ids=[], max_credits=Decimal(60), waitlist=True,
-                    drop_allowed=True, created_at=now,
+                    drop_allowed=True, created_at=now, queue_rate=args.queue_rate,
                 )
             )  # fmt: skip
+            await session.flush()
+            round_id = await session.scalar(select(func.max(Round.id)))
             sections = {
                 section_id: capacity
                 for section_id, capacity in await session.execute(
@@ -195,6 +200,7 @@ async def open_round(
         await runtime.close()
     return {
         "term_id": term.id,
+        "round_id": round_id,
         "sections": sections,
         "tokens": tokens,
         "choices": {
@@ -221,6 +227,37 @@ def choices(
     ]
 
 
+async def through_the_door(base: str, world: dict[str, Any], connections: int) -> float:
+    """Every student enters the round's queue, ``connections`` at a time, until admitted; their
+    admission cookies go into ``world``. The seconds it took."""
+    import httpx
+
+    path = f"/api/v1/academic/selection/rounds/{world['round_id']}/queue"
+    admissions: dict[int, str] = {}
+    refusals: dict[str, int] = {}
+    people = list(world["tokens"].items())
+    started = time.perf_counter()
+
+    async def one(client: httpx.AsyncClient, person_id: int, token: str) -> None:
+        csrf = secrets.token_urlsafe(16)
+        headers = {"Cookie": f"campus_session={token}; campus_csrf={csrf}", "X-CSRF-Token": csrf}
+        response = await client.post(path, headers=headers)
+        while response.status_code == 200 and not response.json()["admitted"]:
+            await asyncio.sleep(min(2.0, max(0.05, response.json()["wait_seconds"])))
+            response = await client.get(path, headers=headers)
+        if response.status_code == 200:
+            admissions[person_id] = response.json()["token"]
+        else:  # counted, and the student's selections go without an admission (refused)
+            key = f"{response.status_code}:{response.text[:80]}"
+            refusals[key] = refusals.get(key, 0) + 1
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for at in range(0, len(people), connections):
+            await asyncio.gather(*(one(client, p, t) for p, t in people[at : at + connections]))
+    world["admissions"], world["door_refusals"] = admissions, refusals
+    return time.perf_counter() - started
+
+
 def request_file(
     workdir: Path, world: dict[str, Any], args: argparse.Namespace
 ) -> tuple[Path, int]:
@@ -231,6 +268,8 @@ def request_file(
     for person_id, token in world["tokens"].items():
         csrf = secrets.token_urlsafe(16)
         cookie = f"campus_session={token}; campus_csrf={csrf}"
+        if person_id in world.get("admissions", {}):
+            cookie += f"; campus_sel_admit={world['admissions'][person_id]}"
         mine = world["choices"][person_id] or hot
         picks = lots.sample(mine, min(args.picks, len(mine)))
         for n, section in enumerate(picks):
@@ -319,6 +358,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--queue-rate", type=int, help="a virtual queue admitting N a second")
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default="memory://")
     parser.add_argument("--hard-limit", type=int, default=3600)
@@ -339,7 +379,7 @@ def main() -> None:
         embedded = url.startswith("sqlite")
         started = time.perf_counter()
         world = asyncio.run(open_round(url, args.redis_url, workdir, args))
-        requests, total = request_file(workdir, world, args)
+        total = sum(min(args.picks, len(c) or args.hot_sections) for c in world["choices"].values())
         backend = "SQLite + in-process cache" if embedded else "PostgreSQL + " + args.redis_url
         print(
             f"\n== setup\n{backend}; "
@@ -355,6 +395,15 @@ def main() -> None:
         server = start_server(workdir, url, port, redis_url=args.redis_url)
         wait_until_ready(base, server, timeout=120)
         trivial = run_wrk(base + "/healthz", "", 10, args.connections)
+        if args.queue_rate:
+            door = asyncio.run(through_the_door(base, world, args.connections))
+            print(
+                f"\n== the door\n{len(world['admissions'])} students entered the queue "
+                f"(admitting {args.queue_rate}/s) and were admitted in {door:.0f} s = "
+                f"{len(world['admissions']) / door:.0f}/s; not admitted: "
+                f"{world['door_refusals'] or 'none'}"
+            )
+        requests, total = request_file(workdir, world, args)
         result = rush(base, requests, args)
         stop(server)
         server = None

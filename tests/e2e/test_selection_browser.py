@@ -211,3 +211,32 @@ def test_a_student_selects_is_refused_a_clash_waits_for_a_full_section_and_drops
     expect(page.get_by_test_id("refusal-clash")).to_contain_text("1")
     expect(page.get_by_test_id("chart-refusals").locator("canvas").first).to_be_visible()
     expect(page.get_by_test_id("hot-sections")).to_contain_text(TENNIS)
+
+
+def test_with_a_queue_on_the_student_passes_the_door_first(
+    phone_page: Page, server: LiveServer, selection: Selection
+) -> None:
+    """The registrar switched the round's queue on: the course search sends the student to
+    排队进入选课; under the rate they are admitted at once and select from the search."""
+
+    async def queue_on(session: AsyncSession, _demo: Demo) -> None:
+        found = await session.get(Round, selection.round_id)
+        assert found is not None
+        found.queue_rate = 100
+
+    _with_demo(server, queue_on)
+    phone = phone_page
+    student = server.login("student")
+    sign_in(phone, student.login, student.password)
+    phone.goto("/academic/selection?q=选课测试")
+    expect(phone).to_have_url(re.compile(r"/academic/selection/queue$"))
+    expect(phone.get_by_test_id("queue-round")).to_contain_text("每秒准入 100 人")
+    phone.get_by_test_id("queue-enter").click()
+    expect(phone).to_have_url(re.compile(r"/academic/selection$"))
+    expect(phone.get_by_test_id("round-info")).to_contain_text("浏览器测试正选")
+    phone.get_by_test_id("offer-search").fill("选课测试")
+    phone.get_by_test_id("offer-search-submit").click()
+    expect(phone).to_have_url(re.compile(r"q=%E9%80%89"))  # the results came (htmx)
+    music = phone.locator(f"#offer-{selection.sections[MUSIC]}")
+    music.get_by_test_id("select").click()
+    expect(music.get_by_test_id("offer-status")).to_have_text("已选中")

@@ -73,6 +73,19 @@ redis.call('zadd', KEYS[3], ARGV[3], ARGV[2])
 return 1
 """
 
+# Reserves the next turn of a paced line: KEYS the line's next free turn; ARGV the time now, the
+# interval between turns and the key's life in ms. Read and move on in one step, so turns are
+# handed out in order of arrival, ``interval`` apart, to callers of any process.
+_PACE = """
+local now = tonumber(ARGV[1])
+local turn = tonumber(redis.call('get', KEYS[1]) or '0')
+if turn < now then
+    turn = now
+end
+redis.call('set', KEYS[1], string.format('%.6f', turn + tonumber(ARGV[2])), 'PX', ARGV[3])
+return string.format('%.6f', turn)
+"""
+
 
 @dataclass(frozen=True)
 class RateDecision:
@@ -190,6 +203,14 @@ class Cache(ABC):
         count = await self.incr(bucket, 1, ttl=window_seconds + 1)
         retry_after = (window + 1) * window_seconds - time.time()
         return RateDecision(count <= limit, max(0, limit - count), max(0.0, retry_after))
+
+    @abstractmethod
+    async def pace(self, key: str, interval: float, ttl: float) -> float:
+        """The next turn of the paced line ``key`` (time.time() seconds), reserved atomically:
+        turns go in order of arrival, ``interval`` seconds apart, none earlier than now (a line
+        nobody used for a while starts again at now). ``ttl`` keeps the line's mark alive that
+        long after the last turn handed out. A virtual queue admitting one caller per
+        ``interval``: each waits until their turn."""
 
     # Bounded claim sets ("seats"): the database stays the record; the set decides, atomically
     # and without touching the database, who gets one of ``limit`` places at peak load.
@@ -338,6 +359,13 @@ class MemoryCache(Cache):
     async def ping(self) -> None:
         return None
 
+    async def pace(self, key: str, interval: float, ttl: float) -> float:
+        now = time.time()
+        current = self._alive(key)
+        turn = max(now, float(current) if current is not None else 0.0)
+        self._store(key, repr(turn + interval).encode(), self._expiry(ttl))
+        return turn
+
     async def claim(self, key: str, member: str, limit: int) -> Claim:
         seats = self._seats.get(key)
         if seats is None:
@@ -434,6 +462,7 @@ class RedisCache(Cache):
         self._compare_and_delete = self._redis.register_script(_COMPARE_AND_DELETE)
         self._claim = self._redis.register_script(_CLAIM)
         self._handover = self._redis.register_script(_HANDOVER)
+        self._pace = self._redis.register_script(_PACE)
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(key)
@@ -469,6 +498,11 @@ class RedisCache(Cache):
 
     async def ping(self) -> None:
         await self._redis.ping()
+
+    async def pace(self, key: str, interval: float, ttl: float) -> float:
+        life = max(1, int(ttl * 1000))
+        turn = await self._pace(keys=[key], args=[repr(time.time()), repr(interval), life])
+        return float(_text(turn))
 
     async def claim(self, key: str, member: str, limit: int) -> Claim:
         seats, warm, pending = _claim_keys(key)

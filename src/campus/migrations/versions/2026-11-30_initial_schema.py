@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 15:46:10.818547
+Create Date: 2026-11-30 16:03:46.277328
 """
 
 from collections.abc import Sequence
@@ -1751,6 +1751,7 @@ def upgrade() -> None:
         sa.Column("max_credits", campus.kernel.db.FixedDecimal(1), nullable=False),
         sa.Column("waitlist", sa.Boolean(), nullable=False),
         sa.Column("drop_allowed", sa.Boolean(), nullable=False),
+        sa.Column("queue_rate", sa.Integer(), nullable=True),
         sa.Column("settled_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

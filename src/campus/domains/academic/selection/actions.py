@@ -13,8 +13,11 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +25,7 @@ from campus.domains.academic import events
 from campus.domains.academic.offering.models import Section
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import term_or_404
-from campus.domains.academic.selection import live, queries, rules
+from campus.domains.academic.selection import facts, live, queries, queue, rules
 from campus.domains.academic.selection.live import seats_key
 from campus.domains.academic.selection.models import Enrollment, Round, SelectionRequest
 from campus.domains.academic.selection.rules import Offer, Refusal
@@ -88,28 +91,53 @@ async def check_create_round(session: AsyncSession, body: RoundIn) -> Round:
     return found
 
 
+# ---------------------------------------------------------------- the queue at the door
+
+
+async def queued_round(session: AsyncSession, principal: Principal, round_id: int) -> Round:
+    """The round whose queue the student asks to enter: open now, with a queue, for them."""
+    found = await queries.round_or_404(session, round_id)
+    student, _class = await _student(session, principal.person_id)
+    now = clock.now()
+    if not found.opens_at <= now < found.closes_at:
+        raise refused(Refusal("round_closed", str(_("当前不在选课时间内"))))
+    if not rules.in_population(queries.window_of(found), student):
+        raise refused(Refusal("outside_round", str(_("本轮选课不面向你的年级或专业"))))
+    if not found.queue_rate:
+        raise refused(Refusal("no_queue", str(_("本轮选课无需排队，可直接选课"))))
+    return found
+
+
 # ---------------------------------------------------------------- selecting
 
 
 async def check_select(
-    session: AsyncSession, cache: Cache, principal: Principal, section_id: int, key: str
+    session: AsyncSession,
+    cache: Cache,
+    principal: Principal,
+    section_id: int,
+    key: str,
+    door: queue.Door | None = None,
 ) -> SelectAnswer:
-    """One student's request for a section, under the idempotency key its client made."""
+    """One student's request for a section, under the idempotency key its client made (and,
+    when the round has a queue, the admission token its client was given at the door)."""
     person_id = principal.person_id
     await _within_rate(cache, person_id)
-    replay = await _replayed(session, person_id, key, section_id)
-    if replay is not None:
-        return replay
     student, class_id = await _student(session, person_id)
     now = clock.now()
     found = await queries.open_round(session, student, now)
     if found is None:
         raise refused(Refusal("round_closed", str(_("当前不在选课时间内"))))
+    queue.admit(door, found, principal, now.timestamp())
+    replay = await _replayed(session, person_id, key, section_id)
+    if replay is not None:
+        return replay
     section = await session.get(Section, section_id)
     if section is None:
         raise NotFound(_("教学班不存在"))
-    offer = await queries.offer_of(session, section)
-    held = await queries.holdings(session, person_id, class_id, found.term_id)
+    offer = await facts.offer_of(session, section)
+    mine = await queries.my_places(session, person_id, found.term_id)
+    held = await _holdings(session, mine, class_id, found)
     refusal = rules.refusal(queries.window_of(found), student, offer, held, now)
     if refusal is not None:
         raise await counted(cache, found.id, refusal)
@@ -117,24 +145,126 @@ async def check_select(
         status = "preferred"
     else:
         status = await _take_seat(session, cache, offer, person_id, found)
-    place = await _place(session, offer, person_id, found.id, status, "self", now)
+    earlier = mine.get(section_id)
+    place_id = await _write_place(
+        session, offer, person_id, found.id, status, now, earlier.id if earlier else None
+    )
     answer = SelectAnswer(
         section_id=section_id,
         status=status,
         waitlist_position=(
-            await queries.waitlist_position(session, place) if status == "waitlisted" else None
+            await queries.position_in(session, section_id, now, place_id)
+            if status == "waitlisted"
+            else None
         ),
     )
-    session.add(
-        SelectionRequest(
+    # The request's record, in the same transaction: a second request under the same key that
+    # got this far at the same moment finds it written and is told to wait (nothing of it stays).
+    recorded = await session.scalar(
+        _insert_ignoring(session, SelectionRequest)
+        .values(
             person_id=person_id,
             key=key,
             section_id=section_id,
             answer=answer.model_dump(mode="json"),
             created_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["person_id", "key"])
+        .returning(SelectionRequest.id)
     )
+    if recorded is None:
+        raise refused(in_flight())
     return answer
+
+
+async def _holdings(
+    session: AsyncSession, mine: dict[int, queries.MyPlace], class_id: int | None, found: Round
+) -> list[rules.Holding]:
+    """The sections on the student's timetable in the round's term: those they hold in
+    selection, and their class's own (kept per process for the round)."""
+    places = [p for p in mine.values() if p.status in HELD]
+    slots = await facts.slots_of(session, [(p.section_id, p.updated_at) for p in places])
+    held = [
+        rules.Holding(
+            p.section_id,
+            p.course_id,
+            p.name,
+            p.credits,
+            rules.Meeting(
+                rules.weeks_of(p.week_from, p.week_to, p.week_parity), slots[p.section_id]
+            ),
+        )
+        for p in places
+    ]
+    if class_id is not None:
+        own = {p.section_id for p in places}
+        assigned = await facts.class_sections(session, class_id, found)
+        held += [h for h in assigned if h.section_id not in own]
+    return held
+
+
+def _insert_ignoring(
+    session: AsyncSession, table: type[Enrollment] | type[SelectionRequest]
+) -> Any:
+    """An INSERT that can skip a row clashing with a unique key (ON CONFLICT DO NOTHING), in
+    the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table)
+
+
+async def _write_place(
+    session: AsyncSession,
+    offer: Offer,
+    person_id: int,
+    round_id: int,
+    status: str,
+    now: datetime,
+    place_id: int | None,
+) -> int:
+    """The student's own selection written in Core statements: their row of the section
+    updated (they had one: dropped, lost) or inserted, and its event. The row's id."""
+    values = {
+        "round_id": round_id,
+        "status": status,
+        "source": "self",
+        "credits": offer.credits,
+        "queued_at": now,
+        "updated_at": now,
+    }
+    if place_id is not None:
+        await session.execute(update(Enrollment).where(Enrollment.id == place_id).values(**values))
+    else:
+        place_id = await session.scalar(
+            _insert_ignoring(session, Enrollment)
+            .values(
+                term_id=offer.term_id,
+                section_id=offer.section_id,
+                course_id=offer.course_id,
+                person_id=person_id,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["section_id", "person_id"])
+            .returning(Enrollment.id)
+        )
+        if place_id is None:
+            # The same student's other request for the section wrote the row first.
+            raise refused(in_flight())
+    await emit(
+        session,
+        events.PLACE_CHANGED,
+        events.PlaceChanged(
+            person_id=person_id,
+            section_id=offer.section_id,
+            course_id=offer.course_id,
+            term_id=offer.term_id,
+            round_id=round_id,
+            status=status,
+            source="self",
+            section_name=offer.name,
+        ),
+    )
+    return place_id
 
 
 async def _within_rate(cache: Cache, person_id: int) -> None:
@@ -283,7 +413,11 @@ async def _emit_place(session: AsyncSession, place: Enrollment, section_name: st
 
 
 async def check_drop(
-    session: AsyncSession, cache: Cache, principal: Principal, section_id: int
+    session: AsyncSession,
+    cache: Cache,
+    principal: Principal,
+    section_id: int,
+    door: queue.Door | None = None,
 ) -> None:
     """退选: gives up a seat (the waitlist's head takes it), a waitlist place or a wish."""
     person_id = principal.person_id
@@ -291,9 +425,11 @@ async def check_drop(
     if place is None or place.status not in HELD:
         raise NotFound(_("你没有选这个教学班"))
     student, _class = await _student(session, person_id)
-    found = await queries.open_round(session, student, clock.now())
+    now = clock.now()
+    found = await queries.open_round(session, student, now)
     if found is None or found.term_id != place.term_id:
         raise refused(Refusal("round_closed", str(_("当前不在选课时间内，不能退选"))))
+    queue.admit(door, found, principal, now.timestamp())
     if place.status == "selected" and not found.drop_allowed:
         raise refused(Refusal("no_drop", str(_("本轮选课不允许退选"))))
     await _leave(session, cache, place, "self")
@@ -404,8 +540,8 @@ async def check_draw(session: AsyncSession, cache: Cache, round_id: int) -> Lott
     for wish in wishes:
         by_section.setdefault(wish.section_id, []).append(wish)
     drawn = lost = 0
-    for section_id, queue in by_section.items():
-        won, missed = await _draw_section(session, found.id, section_id, queue)
+    for section_id, wishes_of_section in by_section.items():
+        won, missed = await _draw_section(session, found.id, section_id, wishes_of_section)
         drawn, lost = drawn + won, lost + missed
         after_commit(session, _cooling(cache, seats_key(section_id)))
     found.settled_at = clock.now()

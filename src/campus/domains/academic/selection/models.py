@@ -37,6 +37,8 @@ class Round(Base):
     max_credits: Mapped[Decimal] = mapped_column(FixedDecimal(1))
     waitlist: Mapped[bool] = mapped_column(default=True)  # a full section takes a waitlist
     drop_allowed: Mapped[bool] = mapped_column(default=True)
+    # The virtual queue at the door: students admitted per second (none: no queue).
+    queue_rate: Mapped[int | None] = mapped_column(nullable=True, default=None)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # lottery
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from campus.domains.academic.offering.models import Section
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import current_term, term_or_404, terms
 from campus.domains.academic.schemas import FilterInt
-from campus.domains.academic.selection import actions, queries
+from campus.domains.academic.selection import actions, queries, queue
 from campus.domains.academic.selection.models import Round
 from campus.domains.academic.selection.rules import Student
 from campus.domains.academic.selection.schemas import (
@@ -37,7 +37,7 @@ from campus.domains.academic.timetabling import queries as timetabling
 from campus.kernel import clock
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
-from campus.kernel.errors import Conflict, NotFound, Problem
+from campus.kernel.errors import Conflict, Forbidden, NotFound, Problem
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import back_with_problem, flash, form_errors, go_to, is_htmx, render
@@ -73,6 +73,7 @@ GRID_KINDS = {
     "waitlisted": (_("候补"), "bg-yellow-lt"),
     "preferred": (_("预选"), "bg-yellow-lt"),
 }
+AdmissionCookie = Annotated[str | None, Cookie(alias=queue.COOKIE, max_length=200)]
 GRADES_SPLIT = re.compile(r"[\s,，、]+")
 T = TypeVar("T")
 
@@ -99,6 +100,21 @@ async def attempt(
             return await act(session), None
     except Conflict as exc:
         return None, str(exc.detail)
+
+
+def _door(rt: Runtime, cookie: str | None) -> queue.Door:
+    return queue.Door(queue.token_of(None, cookie), rt.settings.secret_key)
+
+
+def to_queue(request: Request, problem: Forbidden) -> Response:
+    """A request the queue's door refused: to the queue page, saying why."""
+    response = go_to(request, queue.PAGE)
+    flash(request, response, str(problem.detail), "warning")
+    return response
+
+
+def at_door(problem: Forbidden) -> bool:
+    return "queue" in problem.extra
 
 
 def new_key() -> str:
@@ -189,12 +205,21 @@ async def offer_rows(
 async def search_page(
     request: Request,
     session: ReadSessionDep,
+    rt: RuntimeDep,
     principal: Reader,
     term_id: FilterInt = None,
     q: Annotated[str | None, Query(max_length=40)] = None,
     college_id: FilterInt = None,
+    admission: AdmissionCookie = None,
 ) -> Response:
     chooser = await chooser_of(session, principal, term_id)
+    if chooser.selecting and chooser.round is not None and chooser.round.queue_rate:
+        # A student of a round with a queue searches once admitted: the queue shields the
+        # search as well as the selections.
+        try:
+            queue.admit(_door(rt, admission), chooser.round, principal, clock.now().timestamp())
+        except Forbidden:
+            return go_to(request, queue.PAGE)
     q = (q or "").strip()
     offers: list[OfferOut] = []
     if chooser.term is not None:
@@ -227,12 +252,22 @@ async def select_form(
     rt: RuntimeDep,
     principal: Reader,
     key: Annotated[str, Form(min_length=8, max_length=64)],
+    admission: AdmissionCookie = None,
 ) -> Response:
     """选课 from the search: the card comes back with my place, or with the refusal's reason
     (a refusal wrote nothing, so the same key may ask again)."""
-    answer, error = await attempt(
-        rt, lambda session: actions.check_select(session, rt.cache, principal, section_id, key)
-    )
+    door = _door(rt, admission)
+    try:
+        answer, error = await attempt(
+            rt,
+            lambda session: actions.check_select(
+                session, rt.cache, principal, section_id, key, door
+            ),
+        )
+    except Forbidden as problem:
+        if at_door(problem):
+            return to_queue(request, problem)
+        raise
     if not is_htmx(request):
         response = go_to(request, "/academic/selection")
         if answer is not None:
@@ -257,6 +292,76 @@ async def select_form(
             chooser=chooser,
             **common(),
         )
+
+
+# ---------------------------------------------------------------- the queue at the door
+
+
+async def _queued(
+    request: Request, session: AsyncSession, principal: Principal
+) -> tuple[Round | None, Response | None]:
+    """The round whose queue the student stands in, or where to send them instead."""
+    chooser = await chooser_of(session, principal)
+    found = chooser.round
+    if not chooser.selecting or found is None or not found.queue_rate:
+        return None, go_to(request, "/academic/selection")
+    return found, None
+
+
+def _admitted(request: Request, rt: Runtime, state: Any) -> Response:
+    response = go_to(request, "/academic/selection")
+    queue.remember(response, state, secure=rt.settings.environment == "production")
+    return response
+
+
+def _queue_values(found: Round, state: Any) -> dict[str, Any]:
+    return {"round": found, "state": state, "kinds": ROUND_KINDS, "fmt": clock.fmt}
+
+
+@router.get("/academic/selection/queue")
+async def queue_page(
+    request: Request, session: ReadSessionDep, rt: RuntimeDep, principal: Reader
+) -> Response:
+    """排队进入选课: the student's place in the round's queue, moving until they are in."""
+    found, elsewhere = await _queued(request, session, principal)
+    if found is None:
+        assert elsewhere is not None
+        return elsewhere
+    state = await queue.state(rt.cache, found, principal, rt.settings.secret_key)
+    if state is not None and state.admitted:
+        return _admitted(request, rt, state)
+    return render(request, "academic/selection/queue.html", **_queue_values(found, state))
+
+
+@router.get("/academic/selection/queue/status")
+async def queue_status(
+    request: Request, session: ReadSessionDep, rt: RuntimeDep, principal: Reader
+) -> Response:
+    """The queue card, polled by the page every two seconds; once admitted, on to the search."""
+    found, elsewhere = await _queued(request, session, principal)
+    if found is None:
+        assert elsewhere is not None
+        return elsewhere
+    state = await queue.state(rt.cache, found, principal, rt.settings.secret_key)
+    if state is not None and state.admitted:
+        return _admitted(request, rt, state)
+    return render(request, "academic/selection/partials/queue.html", **_queue_values(found, state))
+
+
+@router.post("/academic/selection/queue")
+async def enter_queue_form(
+    request: Request, session: ReadSessionDep, rt: RuntimeDep, principal: Reader
+) -> Response:
+    found, elsewhere = await _queued(request, session, principal)
+    if found is None:
+        assert elsewhere is not None
+        return elsewhere
+    state = await queue.enter(rt.cache, found, principal, rt.settings.secret_key)
+    if state.admitted:
+        return _admitted(request, rt, state)
+    if not is_htmx(request):
+        return go_to(request, queue.PAGE)
+    return render(request, "academic/selection/partials/queue.html", **_queue_values(found, state))
 
 
 @dataclass(frozen=True)
@@ -325,12 +430,22 @@ async def my_page(
 
 @router.post("/academic/selection/me/sections/{section_id}/drop")
 async def drop_form(
-    request: Request, section_id: int, rt: RuntimeDep, principal: Reader
+    request: Request,
+    section_id: int,
+    rt: RuntimeDep,
+    principal: Reader,
+    admission: AdmissionCookie = None,
 ) -> Response:
     """退选: my places come back with the outcome (a refusal's reason, inline)."""
-    _done, error = await attempt(
-        rt, lambda session: actions.check_drop(session, rt.cache, principal, section_id)
-    )
+    door = _door(rt, admission)
+    try:
+        _done, error = await attempt(
+            rt, lambda session: actions.check_drop(session, rt.cache, principal, section_id, door)
+        )
+    except Forbidden as problem:
+        if at_door(problem):
+            return to_queue(request, problem)
+        raise
     message = ("danger", error) if error else ("success", str(_("已退选")))
     async with rt.db.read() as session:
         place = await queries.place_of(session, principal.person_id, section_id)
@@ -403,6 +518,8 @@ def round_errors(exc: Problem | ValidationError) -> dict[str, str]:
         found.setdefault(name, reason)
     if "max_credits" in found:
         found["max_credits"] = str(_("应为大于 0、不超过 60 的数，最多一位小数"))
+    if "queue_rate" in found:
+        found["queue_rate"] = str(_("应为 1 到 10000 的整数，留空为不排队"))
     return found
 
 
@@ -421,6 +538,7 @@ async def create_round_form(
     max_credits: Annotated[str, Form()] = "",
     waitlist: Annotated[bool, Form()] = False,
     drop_allowed: Annotated[bool, Form()] = False,
+    queue_rate: Annotated[str, Form()] = "",
 ) -> Response:
     values: dict[str, Any] = {
         "term_id": term_id,
@@ -433,6 +551,7 @@ async def create_round_form(
         "max_credits": max_credits,
         "waitlist": waitlist,
         "drop_allowed": drop_allowed,
+        "queue_rate": queue_rate,
     }
     # A blank field is a missing one (必填), not a wrong one.
     given = {k: v for k, v in values.items() if v != ""}

@@ -192,6 +192,44 @@ async def holdings(
     ]
 
 
+@dataclass(frozen=True)
+class MyPlace:
+    """One of the student's rows in the term, as a selection request needs it."""
+
+    id: int
+    section_id: int
+    course_id: int
+    status: str
+    credits: Decimal
+    name: str
+    week_from: int
+    week_to: int
+    week_parity: str
+    updated_at: datetime  # the section's
+
+
+async def my_places(session: AsyncSession, person_id: int, term_id: int) -> dict[int, MyPlace]:
+    """The student's rows in the term (any status), with their sections' facts, by section:
+    one query for the rules' holdings and for the row a selection writes."""
+    rows = await session.execute(
+        select(
+            Enrollment.id,
+            Enrollment.section_id,
+            Enrollment.course_id,
+            Enrollment.status,
+            Enrollment.credits,
+            Section.name,
+            Section.week_from,
+            Section.week_to,
+            Section.week_parity,
+            Section.updated_at,
+        )
+        .join(Section, Section.id == Enrollment.section_id)
+        .where(Enrollment.person_id == person_id, Enrollment.term_id == term_id)
+    )
+    return {row.section_id: MyPlace(**row._mapping) for row in rows}
+
+
 async def place_of(
     session: AsyncSession, person_id: int, section_id: int, *, lock: bool = False
 ) -> Enrollment | None:
@@ -244,12 +282,19 @@ async def waitlist_head(session: AsyncSession, section_id: int) -> Enrollment | 
 
 
 async def waitlist_position(session: AsyncSession, place: Enrollment) -> int:
+    return await position_in(session, place.section_id, place.queued_at, place.id)
+
+
+async def position_in(
+    session: AsyncSession, section_id: int, queued_at: datetime, place_id: int
+) -> int:
+    """A waitlisted place's position in its section's waitlist (1 for the head)."""
     ahead = await session.scalar(
         select(func.count()).where(
-            Enrollment.section_id == place.section_id,
+            Enrollment.section_id == section_id,
             Enrollment.status == "waitlisted",
-            (Enrollment.queued_at < place.queued_at)
-            | ((Enrollment.queued_at == place.queued_at) & (Enrollment.id < place.id)),
+            (Enrollment.queued_at < queued_at)
+            | ((Enrollment.queued_at == queued_at) & (Enrollment.id < place_id)),
         )
     )
     return int(ahead or 0) + 1

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Cookie, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import current_term
-from campus.domains.academic.selection import actions, live, queries
+from campus.domains.academic.selection import actions, live, queries, queue
 from campus.domains.academic.selection.schemas import (
     LotteryResult,
     OfferOut,
     OverrideIn,
     PlaceOut,
+    QueueOut,
     RoundIn,
     RoundOut,
     SelectAnswer,
 )
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
-from campus.kernel.errors import NotFound
+from campus.kernel.errors import Conflict, NotFound
 from campus.kernel.i18n import _
+from campus.kernel.runtime import Runtime
 from campus.platform.access.service import require, signed_in
 
 router = APIRouter(prefix="/api/v1/academic/selection", tags=["academic-selection"])
@@ -31,6 +33,18 @@ Me = Annotated[Principal, signed_in()]
 Manager = Annotated[Principal, require(SELECTION_MANAGE)]
 # Made by the client once per intended selection and sent again on every retry of it.
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=64)]
+# Given at the queue's door when the round has one: the header (API clients) or the cookie the
+# queue set (the pages).
+AdmissionHeader = Annotated[str | None, Header(alias=queue.HEADER, max_length=200)]
+AdmissionCookie = Annotated[str | None, Cookie(alias=queue.COOKIE, max_length=200)]
+
+
+def door(rt: Runtime, header: str | None, cookie: str | None) -> queue.Door:
+    return queue.Door(queue.token_of(header, cookie), rt.settings.secret_key)
+
+
+def admitted(response: Response, rt: Runtime, state: QueueOut) -> QueueOut:
+    return queue.remember(response, state, secure=rt.settings.environment == "production")
 
 
 async def _term_id(session: ReadSessionDep, term_id: int | None) -> int:
@@ -77,15 +91,52 @@ async def offers(
     "/sections/{section_id}/select", response_model=SelectAnswer, summary="选课（须带请求编号）"
 )
 async def select(
-    section_id: int, key: IdempotencyKey, session: SessionDep, rt: RuntimeDep, me: Me
+    section_id: int,
+    key: IdempotencyKey,
+    session: SessionDep,
+    rt: RuntimeDep,
+    me: Me,
+    token: AdmissionHeader = None,
+    cookie: AdmissionCookie = None,
 ) -> SelectAnswer:
-    return await actions.check_select(session, rt.cache, me, section_id, key)
+    return await actions.check_select(
+        session, rt.cache, me, section_id, key, door(rt, token, cookie)
+    )
 
 
 @router.delete("/sections/{section_id}", status_code=204, summary="退选")
-async def drop(section_id: int, session: SessionDep, rt: RuntimeDep, me: Me) -> Response:
-    await actions.check_drop(session, rt.cache, me, section_id)
+async def drop(
+    section_id: int,
+    session: SessionDep,
+    rt: RuntimeDep,
+    me: Me,
+    token: AdmissionHeader = None,
+    cookie: AdmissionCookie = None,
+) -> Response:
+    await actions.check_drop(session, rt.cache, me, section_id, door(rt, token, cookie))
     return Response(status_code=204)
+
+
+@router.post("/rounds/{round_id}/queue", response_model=QueueOut, summary="排队进入选课")
+async def enter_queue(
+    round_id: int, response: Response, session: ReadSessionDep, rt: RuntimeDep, me: Me
+) -> QueueOut:
+    """Admitted at once under the round's rate, else a place in its queue (the same one when
+    entered again); the admission token comes in the answer and as a cookie."""
+    found = await actions.queued_round(session, me, round_id)
+    state = await queue.enter(rt.cache, found, me, rt.settings.secret_key)
+    return admitted(response, rt, state)
+
+
+@router.get("/rounds/{round_id}/queue", response_model=QueueOut, summary="我的排队进度")
+async def queue_state(
+    round_id: int, response: Response, session: ReadSessionDep, rt: RuntimeDep, me: Me
+) -> QueueOut:
+    found = await actions.queued_round(session, me, round_id)
+    state = await queue.state(rt.cache, found, me, rt.settings.secret_key)
+    if state is None:
+        raise Conflict(_("你还没有排队，或准入已过期，请重新排队"), extra={"reason": "not_queued"})
+    return admitted(response, rt, state)
 
 
 @router.get(

@@ -41,6 +41,7 @@ class RoundIn(BaseModel):
     max_credits: Decimal = Field(gt=0, le=60, decimal_places=1)
     waitlist: bool = True
     drop_allowed: bool = True
+    queue_rate: int | None = Field(default=None, ge=1, le=10000)  # admitted per second
 
     @model_validator(mode="after")
     def _closes_after_opening(self) -> Self:
@@ -63,6 +64,7 @@ class RoundOut(BaseModel):
     max_credits: Decimal
     waitlist: bool
     drop_allowed: bool
+    queue_rate: int | None = None
     settled_at: datetime | None
 
 
@@ -125,3 +127,15 @@ class OverrideIn(BaseModel):
 
     person_id: int
     reason: str = Field(min_length=2, max_length=200)
+
+
+class QueueOut(BaseModel):
+    """A student's place in a round's virtual queue, or their admission."""
+
+    round_id: int
+    admitted: bool
+    ahead: int  # students admitted before them still to come
+    wait_seconds: float
+    progress: float  # 0 when they entered, 1 at their turn
+    token: str | None = None  # the admission token, once admitted
+    expires_at: datetime | None = None  # the admission's end; then enter again
