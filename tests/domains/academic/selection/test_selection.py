@@ -5,12 +5,20 @@ lottery of a preference round, and the claim sets kept equal to the database."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from campus.domains.academic.offering.models import SectionMajor
+from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.offering.models import Section, SectionMajor
+from campus.domains.academic.programmes.models import (
+    Programme,
+    ProgrammeCourse,
+    ProgrammeGroup,
+    ProgrammePrerequisite,
+)
 from campus.domains.academic.selection import actions
 from campus.domains.academic.selection.actions import seats_key
 from campus.domains.academic.selection.models import Enrollment, Round
@@ -19,6 +27,7 @@ from campus.kernel.cache import Claim
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
+from tests.domains.academic import factories
 from tests.domains.academic.selection.conftest import API, Student, World, choose, select_key
 from tests.platform.access.conftest import assert_problem
 
@@ -306,3 +315,65 @@ async def test_a_section_opened_to_no_major_is_not_offered(
     client, _ = await student()
     refusal(await choose(client, world.sections["z"]), "not_offered")
     assert await places(db, world.sections["z"]) == set()
+
+
+async def test_prerequisites_must_be_passed_and_a_passed_course_is_not_taken_again(
+    db: Runtime, world: World, student: Student
+) -> None:
+    """Major A's 2024 programme asks for X before Z: Z is refused naming X until X is passed
+    (a failed attempt does not count); then Z is taken and X, passed, is refused."""
+    client, me = await student()
+    async with db.db.transaction() as session:
+        x1 = await session.get(Section, world.sections["x1"])
+        z = await session.get(Section, world.sections["z"])
+        assert x1 is not None and z is not None
+        course_x = await session.get(Course, x1.course_id)
+        course_z = await session.get(Course, z.course_id)
+        assert course_x is not None and course_z is not None
+        now = clock.now()
+        programme = Programme(
+            major_id=world.major_id,
+            college_id=world.college_id,
+            cohort=2024,
+            version=1,
+            name="甲专业2024级培养方案",
+            total_credits=Decimal(10),
+            status="published",
+            published_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(programme)
+        await session.flush()
+        group = ProgrammeGroup(programme_id=programme.id, name="专业必修", min_credits=Decimal(5))
+        session.add(group)
+        await session.flush()
+        for course in (course_x, course_z):
+            session.add(
+                ProgrammeCourse(
+                    programme_id=programme.id,
+                    group_id=group.id,
+                    course_id=course.id,
+                    term=3,
+                    required=True,
+                    hours=48,
+                )
+            )
+        session.add(
+            ProgrammePrerequisite(
+                programme_id=programme.id, course_id=course_z.id, prerequisite_id=course_x.id
+            )
+        )
+    assert "课程X" in refusal(await choose(client, world.sections["z"]), "prerequisite")
+    async with db.db.transaction() as session:
+        await factories.add_result(
+            session, me, course_x, world.term_id, score=Decimal(40), passed=False
+        )
+    assert refusal(await choose(client, world.sections["z"]), "prerequisite")
+    assert await places(db, world.sections["z"]) == set()
+
+    async with db.db.transaction() as session:
+        await factories.add_result(session, me, course_x, world.term_id, attempt="retake")
+    assert (await choose(client, world.sections["z"])).status_code == 200
+    assert "已修读通过" in refusal(await choose(client, world.sections["x1"]), "passed_before")
+    assert await places(db, world.sections["x1"]) == set()

@@ -138,7 +138,8 @@ async def check_select(
     offer = await facts.offer_of(session, section)
     mine = await queries.my_places(session, person_id, found.term_id)
     held = await _holdings(session, mine, class_id, found)
-    refusal = rules.refusal(queries.window_of(found), student, offer, held, now)
+    record = await facts.record_of(session, student, found)
+    refusal = rules.refusal(queries.window_of(found), student, offer, held, now, record)
     if refusal is not None:
         raise await counted(cache, found.id, refusal)
     if found.kind == "lottery":

@@ -9,7 +9,10 @@ moves, and within ``FACTS_SECONDS`` otherwise:
   lecture slots and majors also change without that (a timetable published, majors edited),
   which a request sees within ``FACTS_SECONDS``;
 - a class's own sections by the class, the term and the round (its id and creation time): a
-  new round reads them afresh.
+  new round reads them afresh;
+- a programme's prerequisites by major, cohort and round (programmes are published before
+  selection opens). What a student has passed is read on every request: grades are published
+  while rounds run.
 
 The database stays the record; nothing here decides a seat (the claim set does) or a place.
 """
@@ -26,9 +29,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.catalog.models import Course
+from campus.domains.academic.grades.models import CourseResult
 from campus.domains.academic.offering.models import Section, SectionClass, SectionMajor
+from campus.domains.academic.programmes.models import ProgrammePrerequisite
+from campus.domains.academic.programmes.queries import effective_programme
 from campus.domains.academic.selection.models import Round
-from campus.domains.academic.selection.rules import Holding, Meeting, Offer, weeks_of
+from campus.domains.academic.selection.rules import (
+    Holding,
+    Meeting,
+    Offer,
+    Record,
+    Student,
+    weeks_of,
+)
 from campus.domains.academic.timetabling.models import PublishedLecture
 
 FACTS_SECONDS = 30.0
@@ -154,3 +167,37 @@ async def class_sections(session: AsyncSession, class_id: int, found: Round) -> 
     ]
     _kept.put(key, held)
     return held
+
+
+async def record_of(session: AsyncSession, student: Student, found: Round) -> Record:
+    """The courses the student has passed, and their programme's prerequisites."""
+    passed = frozenset(
+        await session.scalars(
+            select(CourseResult.course_id).where(
+                CourseResult.person_id == student.person_id, CourseResult.passed.is_(True)
+            )
+        )
+    )
+    key = ("prerequisites", student.major_id, student.grade, found.id, found.created_at)
+    kept = _kept.get(key)
+    if not isinstance(kept, dict):
+        kept = await _prerequisites(session, student.major_id, student.grade)
+        _kept.put(key, kept)
+    return Record(passed, kept)
+
+
+async def _prerequisites(
+    session: AsyncSession, major_id: int, cohort: int
+) -> dict[int, tuple[tuple[int, str], ...]]:
+    programme = await effective_programme(session, major_id, cohort)
+    if programme is None:
+        return {}
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for course_id, prerequisite_id, name in await session.execute(
+        select(ProgrammePrerequisite.course_id, ProgrammePrerequisite.prerequisite_id, Course.name)
+        .join(Course, Course.id == ProgrammePrerequisite.prerequisite_id)
+        .where(ProgrammePrerequisite.programme_id == programme.id)
+        .order_by(Course.code)
+    ):
+        found[course_id].append((prerequisite_id, name))
+    return {course: tuple(needed) for course, needed in found.items()}

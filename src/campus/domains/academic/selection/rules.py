@@ -4,6 +4,7 @@ student naming what is in the way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -80,6 +81,15 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Record:
+    """What the student has passed, and what their programme asks to pass before a course:
+    course → its prerequisites (course id and name)."""
+
+    passed: frozenset[int] = frozenset()
+    prerequisites: Mapping[int, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Refusal:
     reason: str
     message: str
@@ -101,13 +111,20 @@ def open_to(offer: Offer, student: Student) -> bool:
 
 
 def refusal(
-    window: Window, student: Student, offer: Offer, held: list[Holding], now: datetime
+    window: Window,
+    student: Student,
+    offer: Offer,
+    held: list[Holding],
+    now: datetime,
+    record: Record = Record(),
 ) -> Refusal | None:
     """The first rule the selection breaks, or ``None`` when it may go ahead (seats apart)."""
     checks = (
         _in_round(window, student, now),
         _offered(window, offer, student),
+        _not_passed(offer, record),
         _new_course(offer, held),
+        _prerequisites(offer, record),
         _no_clash(offer, held),
         _within_credits(window, offer, held),
     )
@@ -141,6 +158,25 @@ def _new_course(offer: Offer, held: list[Holding]) -> Refusal | None:
         if h.course_id == offer.course_id:
             message = _("你已选了同一门课的“{name}”，请先退选", name=h.name)
             return Refusal("same_course", str(message), {"section_id": h.section_id})
+    return None
+
+
+def _not_passed(offer: Offer, record: Record) -> Refusal | None:
+    # A course failed before may be taken again (重修); one passed may not.
+    if offer.course_id in record.passed:
+        return Refusal("passed_before", str(_("你已修读通过这门课，不能再选")))
+    return None
+
+
+def _prerequisites(offer: Offer, record: Record) -> Refusal | None:
+    missing = [
+        name
+        for course_id, name in record.prerequisites.get(offer.course_id, ())
+        if course_id not in record.passed
+    ]
+    if missing:
+        message = _("须先修读通过先修课“{names}”", names="”“".join(missing))
+        return Refusal("prerequisite", str(message), {"missing": missing})
     return None
 
 
