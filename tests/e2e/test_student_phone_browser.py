@@ -3,11 +3,10 @@ each is one tap from the home page's 常用 row, fits the screen's width and rea
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from playwright.sync_api import Page, expect
 
+from campus.kernel import clock
 from tests.e2e.conftest import sign_in
 from tests.e2e.live import LiveServer
 
@@ -44,7 +43,7 @@ def test_a_student_checks_the_day_on_a_phone(phone_page: Page, server: LiveServe
     marked = headings.filter(has=page.get_by_test_id("today-badge"))
     assert marked.count() <= 1
     if marked.count():  # only while the term runs, and only on today's weekday
-        expect(marked).to_contain_text(WEEKDAYS[date.today().weekday()])
+        expect(marked).to_contain_text(WEEKDAYS[clock.today().weekday()])  # campus time
     first = listed.get_by_test_id("lecture-card").first
     expect(first).to_contain_text("第")
     expect(first).to_contain_text(":")  # the block's clock time, not only its number
