@@ -21,39 +21,28 @@ DEFAULT_REASONS = {
 }
 
 
-# Timeline entries whose comment says why an instance ended without approval.
-def _outcome_of(event: Event) -> tuple[int, str | None] | None:
-    """The instance and business key of an outcome of an OA process, or None."""
-    payload = event.payload
-    if payload.get("source") != actions.SOURCE:
-        return None
-    instance_id = payload.get("instance_id")
-    if not isinstance(instance_id, int):
-        return None
-    key = payload.get("business_key")
-    return instance_id, key if isinstance(key, str) else None
-
-
 async def on_approved(session: AsyncSession, event: Event) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, actions.SOURCE)
     if outcome is None:
         return
-    document = await actions.reviewing_document(session, outcome[1], outcome[0])
+    document = await actions.reviewing_document(session, outcome.business_key, outcome.instance_id)
     if document is None:
-        log.info("oa_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info("oa_outcome_ignored", instance_id=outcome.instance_id, key=outcome.business_key)
         return
     await actions.do_approve(session, document)
 
 
 async def _return(session: AsyncSession, event: Event, outcome_name: str) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, actions.SOURCE)
     if outcome is None:
         return
-    document = await actions.reviewing_document(session, outcome[1], outcome[0])
+    document = await actions.reviewing_document(session, outcome.business_key, outcome.instance_id)
     if document is None:
-        log.info("oa_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info("oa_outcome_ignored", instance_id=outcome.instance_id, key=outcome.business_key)
         return
-    reason = await workflow.ending_comment(session, outcome[0]) or DEFAULT_REASONS[outcome_name]
+    reason = (
+        await workflow.ending_comment(session, outcome.instance_id) or DEFAULT_REASONS[outcome_name]
+    )
     await actions.do_return(session, document, outcome_name, reason)
 
 
@@ -66,7 +55,7 @@ async def on_withdrawn(session: AsyncSession, event: Event) -> None:
 
 
 def _of_oa(event: Event) -> bool:
-    return _outcome_of(event) is not None
+    return workflow.outcome_of(event, actions.SOURCE) is not None
 
 
 HANDLERS = (

@@ -8,19 +8,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.errors import NotFound
+from campus.kernel.events import Event
 from campus.platform.workflow import actions, queries
 from campus.platform.workflow.schemas import Chain, InstanceOut, TodoCounts, TodoPush
 
 __all__ = [
     "Chain",
+    "Outcome",
     "close_todo",
     "ensure_process",
     "get_instance",
+    "outcome_of",
     "push_todo",
     "start_process",
     "todo_counts",
@@ -67,6 +71,23 @@ async def get_instance(session: AsyncSession, instance_id: int) -> InstanceOut:
 
 
 ENDING_ACTIONS = ("reject", "rejected", "withdraw", "withdrawn")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    instance_id: int
+    business_key: str | None
+
+
+def outcome_of(event: Event, source: str) -> Outcome | None:
+    """The instance and business key of an outcome event (``events.OUTCOMES``) of an instance
+    ``source`` started; ``None`` for another module's instance or a malformed payload."""
+    payload = event.payload
+    instance_id = payload.get("instance_id")
+    if payload.get("source") != source or not isinstance(instance_id, int):
+        return None
+    key = payload.get("business_key")
+    return Outcome(instance_id, key if isinstance(key, str) else None)
 
 
 async def ending_comment(session: AsyncSession, instance_id: int) -> str | None:

@@ -18,41 +18,42 @@ log = structlog.get_logger(__name__)
 DEFAULT_NOTES = {"rejected": "审批未通过", "withdrawn": "申请人撤回了申请"}
 
 
-def _outcome_of(event: Event) -> tuple[int, str | None] | None:
-    payload = event.payload
-    if payload.get("source") != actions.CORRECTION_SOURCE:
-        return None
-    instance_id = payload.get("instance_id")
-    if not isinstance(instance_id, int):
-        return None
-    key = payload.get("business_key")
-    return instance_id, key if isinstance(key, str) else None
-
-
 def of_grades(event: Event) -> bool:
-    return _outcome_of(event) is not None
+    return workflow.outcome_of(event, actions.CORRECTION_SOURCE) is not None
 
 
 async def on_approved(session: AsyncSession, event: Event) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, actions.CORRECTION_SOURCE)
     if outcome is None:
         return
-    correction = await actions.pending_correction(session, outcome[1], outcome[0])
+    correction = await actions.pending_correction(
+        session, outcome.business_key, outcome.instance_id
+    )
     if correction is None:
-        log.info("grade_correction_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info(
+            "grade_correction_outcome_ignored",
+            instance_id=outcome.instance_id,
+            key=outcome.business_key,
+        )
         return
     await actions.do_apply_correction(session, correction)
 
 
 async def _close(session: AsyncSession, event: Event, state: str) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, actions.CORRECTION_SOURCE)
     if outcome is None:
         return
-    correction = await actions.pending_correction(session, outcome[1], outcome[0])
+    correction = await actions.pending_correction(
+        session, outcome.business_key, outcome.instance_id
+    )
     if correction is None:
-        log.info("grade_correction_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info(
+            "grade_correction_outcome_ignored",
+            instance_id=outcome.instance_id,
+            key=outcome.business_key,
+        )
         return
-    note = await workflow.ending_comment(session, outcome[0]) or DEFAULT_NOTES[state]
+    note = await workflow.ending_comment(session, outcome.instance_id) or DEFAULT_NOTES[state]
     await actions.do_close_correction(session, correction, state, note)
 
 

@@ -18,41 +18,36 @@ log = structlog.get_logger(__name__)
 DEFAULT_NOTES = {"rejected": "审批未通过", "withdrawn": "申请人撤回了申请"}
 
 
-def _outcome_of(event: Event) -> tuple[int, str | None] | None:
-    payload = event.payload
-    if payload.get("source") != processes.SOURCE:
-        return None
-    instance_id = payload.get("instance_id")
-    if not isinstance(instance_id, int):
-        return None
-    key = payload.get("business_key")
-    return instance_id, key if isinstance(key, str) else None
-
-
 def of_status(event: Event) -> bool:
-    return _outcome_of(event) is not None
+    return workflow.outcome_of(event, processes.SOURCE) is not None
 
 
 async def on_approved(session: AsyncSession, event: Event) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, processes.SOURCE)
     if outcome is None:
         return
-    change = await actions.pending_change(session, outcome[1], outcome[0])
+    change = await actions.pending_change(session, outcome.business_key, outcome.instance_id)
     if change is None:
-        log.info("status_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info(
+            "status_outcome_ignored", instance_id=outcome.instance_id, key=outcome.business_key
+        )
         return
     await actions.do_apply_change(session, change, event.actor_id)
 
 
 async def _close(session: AsyncSession, event: Event, outcome_name: str) -> None:
-    outcome = _outcome_of(event)
+    outcome = workflow.outcome_of(event, processes.SOURCE)
     if outcome is None:
         return
-    change = await actions.pending_change(session, outcome[1], outcome[0])
+    change = await actions.pending_change(session, outcome.business_key, outcome.instance_id)
     if change is None:
-        log.info("status_outcome_ignored", instance_id=outcome[0], key=outcome[1])
+        log.info(
+            "status_outcome_ignored", instance_id=outcome.instance_id, key=outcome.business_key
+        )
         return
-    note = await workflow.ending_comment(session, outcome[0]) or DEFAULT_NOTES[outcome_name]
+    note = (
+        await workflow.ending_comment(session, outcome.instance_id) or DEFAULT_NOTES[outcome_name]
+    )
     await actions.do_close_change(session, change, outcome_name, note)
 
 
