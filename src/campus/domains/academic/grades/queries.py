@@ -383,3 +383,19 @@ async def corrections_of(session: AsyncSession, section_id: int) -> list[GradeCo
             .order_by(GradeCorrection.id.desc())
         )
     )
+
+
+async def passed_courses(
+    session: AsyncSession, person_ids: Sequence[int]
+) -> dict[int, dict[int, Decimal]]:
+    """Each student's passed courses with their credits, in one query: a course counts as
+    passed when any of its published attempts passed (the counted attempt is then a pass)."""
+    found: dict[int, dict[int, Decimal]] = {person_id: {} for person_id in person_ids}
+    if person_ids:
+        for person_id, course_id, credits in await session.execute(
+            select(CourseResult.person_id, CourseResult.course_id, CourseResult.credits).where(
+                CourseResult.person_id.in_(person_ids), CourseResult.passed.is_(True)
+            )
+        ):
+            found[person_id][course_id] = credits
+    return found

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import events
 from campus.domains.academic import service as academic
-from campus.domains.academic.grades import results as grades
+from campus.domains.academic.grades.queries import passed_courses
 from campus.domains.academic.graduation import check
 from campus.domains.academic.graduation.models import AuditRun, StudentAudit
 from campus.domains.academic.graduation.schemas import RunCreate
@@ -59,22 +59,19 @@ async def programme_of(
     return shape
 
 
-async def passed_courses(session: AsyncSession, person_id: int) -> dict[int, Decimal]:
-    """Each course the student has passed, once (the attempt that counts), with its credits."""
-    return {
-        r.course_id: r.credits
-        for r in await grades.course_results_of(session, person_id)
-        if r.counted and r.passed
-    }
-
-
 async def report_of(
-    session: AsyncSession, record: StudentStatus, known: Programmes | None = None
+    session: AsyncSession,
+    record: StudentStatus,
+    known: Programmes | None = None,
+    passed: dict[int, Decimal] | None = None,
 ) -> check.Report | None:
+    """The student's audit as of now (``passed``: their passed courses, when already read)."""
     programme = await programme_of(session, record.major_id, record.grade, known)
     if programme is None:
         return None
-    return check.audit(programme, await passed_courses(session, record.person_id))
+    if passed is None:
+        passed = (await passed_courses(session, [record.person_id]))[record.person_id]
+    return check.audit(programme, passed)
 
 
 # ---------------------------------------------------------------- runs over a cohort
@@ -150,9 +147,10 @@ async def do_run_step(
         )
     )
     known: Programmes = {}
+    passed = await passed_courses(session, [r.person_id for r in records])
     now = clock.now()
     for record in records:
-        report = await report_of(session, record, known)
+        report = await report_of(session, record, known, passed[record.person_id])
         verdict = "no_programme" if report is None else "passed" if report.passed else "failed"
         session.add(
             StudentAudit(

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.catalog.models import Course
-from campus.domains.academic.grades.models import CourseResult
+from campus.domains.academic.grades.queries import passed_courses
 from campus.domains.academic.offering.models import Section, SectionClass, SectionMajor
 from campus.domains.academic.programmes.models import ProgrammePrerequisite
 from campus.domains.academic.programmes.queries import effective_programme
@@ -171,13 +171,7 @@ async def class_sections(session: AsyncSession, class_id: int, found: Round) -> 
 
 async def record_of(session: AsyncSession, student: Student, found: Round) -> Record:
     """The courses the student has passed, and their programme's prerequisites."""
-    passed = frozenset(
-        await session.scalars(
-            select(CourseResult.course_id).where(
-                CourseResult.person_id == student.person_id, CourseResult.passed.is_(True)
-            )
-        )
-    )
+    passed = frozenset((await passed_courses(session, [student.person_id]))[student.person_id])
     key = ("prerequisites", student.major_id, student.grade, found.id, found.created_at)
     kept = _kept.get(key)
     if not isinstance(kept, dict):
