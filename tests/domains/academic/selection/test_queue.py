@@ -161,6 +161,8 @@ async def test_an_expired_admission_is_refused_and_the_student_enters_again(
     refused_at_door(await choose(client, world.sections["x1"], **late), "admission_expired")
     gone = await client.get(f"{API}/rounds/{world.round_id}/queue")
     assert gone.status_code == 409 and gone.json()["reason"] == "not_queued"
+    # A new turn with a normal life: a slow machine must not let it lapse before the selection.
+    monkeypatch.setattr(queue, "ADMISSION_SECONDS", 600.0)
     assert (await enter(client, world))["admitted"] is True
     assert (await choose(client, world.sections["x1"])).status_code == 200
     assert await places(db, world.sections["x1"]) == {me}
