@@ -39,7 +39,9 @@ def test_a_student_checks_the_day_on_a_phone(phone_page: Page, server: LiveServe
     expect(listed).to_be_visible()
     expect(page.get_by_test_id("timetable")).to_be_hidden()  # the week grid is for wide screens
     headings = listed.get_by_test_id("day-heading")
-    expect(headings.first).to_contain_text("周一")
+    expect(headings.first).to_be_visible()
+    days = [WEEKDAYS.index(text.strip()[:2]) for text in headings.all_inner_texts()]
+    assert days == sorted(set(days)), f"one heading per day, Monday first: {days}"
     marked = headings.filter(has=page.get_by_test_id("today-badge"))
     assert marked.count() <= 1
     if marked.count():  # only while the term runs, and only on today's weekday
