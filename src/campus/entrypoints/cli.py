@@ -72,6 +72,9 @@ def serve(
 
     if modules:
         os.environ["CAMPUS_MODULES"] = modules
+    if host not in ("0.0.0.0", "::"):  # noqa: S104 (compared, not bound)
+        # The address this process registers in the service registry, unless set otherwise.
+        os.environ.setdefault("CAMPUS_INSTANCE_ADDRESS", f"http://{host}:{port}")
     uvicorn.run(
         "campus.entrypoints.http:create_app",
         factory=True,

@@ -23,6 +23,7 @@ from campus.kernel.routing import RouteIndex
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import Templates
 from campus.kernel.web import KernelMiddleware, PrincipalLoader, csrf_token_of
+from campus.platform.registry import service as registry
 from campus.web.layouts.errors import html_error_page
 from campus.web.layouts.shell import (
     SEARCH_ROUTE,
@@ -71,7 +72,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         else:
             runtime.bus.register(h for m in runtime.modules for h in m.handlers)
         try:
-            yield
+            # This process's modules in the service registry for as long as it serves them.
+            async with registry.self_registered(runtime):
+                yield
         finally:
             await jobs.stop()
             await pipeline.stop()

@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None, description="Bearer token for /metrics from other hosts; loopback needs none"
     )
+    instance_address: str | None = Field(
+        default=None,
+        description="This process's base URL as others reach it (http://10.0.0.5:8000), "
+        "registered in the service registry; unset: registered without an address",
+    )
+    registry_url: str | None = Field(
+        default=None,
+        description="Base URL of the service registry when this process does not serve it",
+    )
+    registry_token: str | None = Field(
+        default=None, description="The registry token (crg_…) this process registers with"
+    )
+    registry_namespace: str = Field(default="prod", description="Namespace registered in")
 
     @property
     def is_sqlite(self) -> bool:

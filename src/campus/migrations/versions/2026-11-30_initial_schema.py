@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 16:03:46.277328
+Create Date: 2026-11-30 18:00:25.388275
 """
 
 from collections.abc import Sequence
@@ -137,6 +137,20 @@ def upgrade() -> None:
     with op.batch_alter_table("acad_grad_audit_run", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_acad_grad_audit_run_grade"), ["grade"], unique=False)
 
+    op.create_table(
+        "acad_grade_policy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scales", sa.JSON(), nullable=False),
+        sa.Column("pass_fail_counted", sa.Boolean(), nullable=False),
+        sa.Column("makeup", sa.String(length=12), nullable=False),
+        sa.Column("retake", sa.String(length=12), nullable=False),
+        sa.Column("warning_credits", campus.kernel.db.FixedDecimal(1), nullable=False),
+        sa.Column(
+            "updated_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acad_grade_policy")),
+    )
     op.create_table(
         "acad_graduation_batch",
         sa.Column(
@@ -1184,6 +1198,89 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_unsent", ["sent_at", "id"], unique=False)
 
     op.create_table(
+        "registry_change",
+        sa.Column(
+            "change_index",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("service", sa.String(length=60), nullable=False),
+        sa.Column("instance_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.PrimaryKeyConstraint("change_index", name=op.f("pk_registry_change")),
+    )
+    with op.batch_alter_table("registry_change", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_registry_change_service"), ["service"], unique=False)
+
+    op.create_table(
+        "registry_credential",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("owner", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("token_hint", sa.String(length=12), nullable=False),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_credential")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_registry_credential_token_hash")),
+    )
+    with op.batch_alter_table("registry_credential", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_registry_credential_owner"), ["owner"], unique=False)
+
+    op.create_table(
+        "registry_health_check",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("instance_id", sa.String(length=64), nullable=False),
+        sa.Column("at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("latency_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=300), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_health_check")),
+    )
+    with op.batch_alter_table("registry_health_check", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_registry_health_check_instance", ["instance_id", "id"], unique=False
+        )
+
+    op.create_table(
+        "registry_service",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("owner", sa.String(length=60), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_service")),
+        sa.UniqueConstraint("name", name=op.f("uq_registry_service_name")),
+    )
+    op.create_table(
+        "registry_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "change_index", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_state")),
+    )
+    op.create_table(
         "users_org_unit",
         sa.Column(
             "id",
@@ -1702,6 +1799,7 @@ def upgrade() -> None:
             "building_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("gender", sa.String(length=1), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
@@ -2578,6 +2676,41 @@ def upgrade() -> None:
         batch_op.create_index("ix_oa_reminder_due", ["sent_at", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_oa_reminder_event_id"), ["event_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_oa_reminder_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
+        "registry_instance",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column(
+            "service_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("version", sa.String(length=40), nullable=False),
+        sa.Column("address", sa.String(length=255), nullable=True),
+        sa.Column("namespace", sa.String(length=30), nullable=False),
+        sa.Column("weight", sa.Integer(), nullable=False),
+        sa.Column("modules", sa.JSON(), nullable=False),
+        sa.Column("meta", sa.JSON(), nullable=False),
+        sa.Column("health_url", sa.String(length=255), nullable=True),
+        sa.Column("ttl_seconds", sa.Integer(), nullable=False),
+        sa.Column("registered_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_heartbeat_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("healthy", sa.Boolean(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_checked_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_id"],
+            ["registry_service.id"],
+            name=op.f("fk_registry_instance_service_id_registry_service"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_instance")),
+    )
+    with op.batch_alter_table("registry_instance", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_registry_instance_expires_at"), ["expires_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_registry_instance_service", ["service_id", "namespace"], unique=False
+        )
 
     op.create_table(
         "users_class",
@@ -4132,6 +4265,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_class_grade"))
 
     op.drop_table("users_class")
+    with op.batch_alter_table("registry_instance", schema=None) as batch_op:
+        batch_op.drop_index("ix_registry_instance_service")
+        batch_op.drop_index(batch_op.f("ix_registry_instance_expires_at"))
+
+    op.drop_table("registry_instance")
     with op.batch_alter_table("oa_reminder", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oa_reminder_person_id"))
         batch_op.drop_index(batch_op.f("ix_oa_reminder_event_id"))
@@ -4327,6 +4465,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_org_unit_kind"))
 
     op.drop_table("users_org_unit")
+    op.drop_table("registry_state")
+    op.drop_table("registry_service")
+    with op.batch_alter_table("registry_health_check", schema=None) as batch_op:
+        batch_op.drop_index("ix_registry_health_check_instance")
+
+    op.drop_table("registry_health_check")
+    with op.batch_alter_table("registry_credential", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_credential_owner"))
+
+    op.drop_table("registry_credential")
+    with op.batch_alter_table("registry_change", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_change_service"))
+
+    op.drop_table("registry_change")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_unsent")
         batch_op.drop_index(batch_op.f("ix_outbox_name"))
@@ -4491,6 +4643,7 @@ def downgrade() -> None:
 
     op.drop_table("acad_programme")
     op.drop_table("acad_graduation_batch")
+    op.drop_table("acad_grade_policy")
     with op.batch_alter_table("acad_grad_audit_run", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_grad_audit_run_grade"))
 

@@ -1,0 +1,165 @@
+"""Every Campus process registers the modules it serves, as service ``campus``.
+
+In process when this process serves the registry module, over HTTP to ``CAMPUS_REGISTRY_URL``
+(with ``CAMPUS_REGISTRY_TOKEN``, and ``CAMPUS_INSTANCE_ADDRESS`` as the address others reach it
+by) when it does not; renewed by a background task every third of
+the lease, registered again if the lease was lost, deregistered at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import httpx
+import structlog
+
+import campus
+from campus.kernel.errors import NotFound
+from campus.kernel.runtime import Runtime
+from campus.platform.registry import actions
+from campus.platform.registry.schemas import DEFAULT_TTL, InstanceIn
+
+log = structlog.get_logger(__name__)
+
+SERVICE = "campus"
+MODULE_NAME = "registry"
+HTTP_TIMEOUT_SECONDS = 5.0
+
+
+class SelfInstanceIn(InstanceIn):
+    """A process may not know the address others reach it by."""
+
+    address: str | None = None  # type: ignore[assignment]
+
+
+def describe(rt: Runtime, instance_id: str) -> SelfInstanceIn:
+    address = rt.settings.instance_address
+    return SelfInstanceIn(
+        service=SERVICE,
+        instance_id=instance_id,
+        version=campus.__version__,
+        address=address,
+        namespace=rt.settings.registry_namespace,
+        modules=[module.name for module in rt.modules],
+        metadata={"host": socket.gethostname(), "pid": str(os.getpid())},
+        ttl_seconds=DEFAULT_TTL,
+        health_url=f"{address.rstrip('/')}/healthz" if address else None,
+    )
+
+
+class Registrar(Protocol):
+    async def register(self, body: InstanceIn) -> None: ...
+    async def renew(self, instance_id: str) -> bool: ...
+    async def deregister(self, instance_id: str) -> None: ...
+
+
+class InProcess:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def register(self, body: InstanceIn) -> None:
+        async with self.rt.db.transaction() as session:
+            await actions.do_register(session, self.rt.cache, actions.PLATFORM_OWNER, body)
+
+    async def renew(self, instance_id: str) -> bool:
+        try:
+            async with self.rt.db.transaction() as session:
+                await actions.do_heartbeat(session, actions.PLATFORM_OWNER, instance_id)
+        except NotFound:
+            return False
+        return True
+
+    async def deregister(self, instance_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            async with self.rt.db.transaction() as session:
+                await actions.do_deregister(
+                    session, self.rt.cache, actions.PLATFORM_OWNER, instance_id
+                )
+
+
+class OverHttp:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def register(self, body: InstanceIn) -> None:
+        response = await self.client.post("/api/v1/registry/instances", json=body.model_dump())
+        response.raise_for_status()
+
+    async def renew(self, instance_id: str) -> bool:
+        response = await self.client.put(f"/api/v1/registry/instances/{instance_id}/heartbeat")
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
+    async def deregister(self, instance_id: str) -> None:
+        response = await self.client.delete(f"/api/v1/registry/instances/{instance_id}")
+        if response.status_code != 404:
+            response.raise_for_status()
+
+
+async def _keep_alive(registrar: Registrar, body: InstanceIn, instance_id: str) -> None:
+    while True:
+        await asyncio.sleep(body.ttl_seconds / 3)
+        try:
+            if not await registrar.renew(instance_id):
+                await registrar.register(body)
+        except Exception:  # the registry is away: try again at the next beat
+            log.exception("registry_renewal_failed", instance_id=instance_id)
+
+
+@asynccontextmanager
+async def _registrar(rt: Runtime) -> AsyncIterator[Registrar | None]:
+    if any(module.name == MODULE_NAME for module in rt.modules):
+        yield InProcess(rt)
+        return
+    url, token = rt.settings.registry_url, rt.settings.registry_token
+    if not url or not token:
+        yield None
+        return
+    if not rt.settings.instance_address:
+        # Over HTTP the instance is there to be reached: without an address it is not registered.
+        log.warning("registry_registration_skipped", reason="CAMPUS_INSTANCE_ADDRESS unset")
+        yield None
+        return
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=HTTP_TIMEOUT_SECONDS
+    ) as client:
+        yield OverHttp(client)
+
+
+@asynccontextmanager
+async def self_registered(
+    rt: Runtime, registrar: Registrar | None = None
+) -> AsyncIterator[str | None]:
+    """Registered for as long as the block runs; yields the instance id (None: no registry)."""
+    async with contextlib.AsyncExitStack() as stack:
+        chosen = registrar or await stack.enter_async_context(_registrar(rt))
+        if chosen is None:
+            yield None
+            return
+        instance_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+        body = describe(rt, instance_id)
+        try:
+            await chosen.register(body)
+        except Exception:  # start anyway; the renewal registers once the registry answers
+            log.exception("registry_registration_failed", instance_id=instance_id)
+        renewal = asyncio.create_task(_keep_alive(chosen, body, instance_id), name="registry-renew")
+        try:
+            yield instance_id
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            try:
+                await chosen.deregister(instance_id)
+            except Exception:
+                log.exception("registry_deregistration_failed", instance_id=instance_id)

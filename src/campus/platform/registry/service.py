@@ -1,0 +1,35 @@
+"""The service center's public interface.
+
+- ``discover(rt, service, namespace=, module=)``: the healthy, unexpired instances of a service
+  (what the gateway routes to).
+- ``change_index(rt)`` and ``wait_for_change(rt, index, timeout)``: follow the registry.
+- ``self_registered(rt)``: the app factory's context manager that keeps this process registered.
+"""
+
+from __future__ import annotations
+
+from campus.kernel.runtime import Runtime
+from campus.platform.registry import queries, watch
+from campus.platform.registry.schemas import InstanceOut
+from campus.platform.registry.selfreg import SERVICE, self_registered
+
+__all__ = ["SERVICE", "change_index", "discover", "self_registered", "wait_for_change"]
+
+
+async def discover(
+    rt: Runtime, service: str, *, namespace: str | None = None, module: str | None = None
+) -> list[InstanceOut]:
+    async with rt.db.read() as session:
+        return await queries.instances_of(
+            session, service, only_available=True, namespace=namespace, module=module
+        )
+
+
+async def change_index(rt: Runtime) -> int:
+    async with rt.db.read() as session:
+        return await queries.change_index(session)
+
+
+async def wait_for_change(rt: Runtime, index: int, seconds: float) -> int:
+    """The registry's change index once it passes ``index``, or after ``seconds``."""
+    return await watch.waker(rt.cache).wait_past(index, seconds, lambda: change_index(rt))
