@@ -294,6 +294,8 @@ class Bus(ABC):
     def __init__(self) -> None:
         self.handlers: list[EventHandler] = []
         self.dispatcher: Dispatcher | None = None
+        # Event name → its handlers: the patterns are matched once per name, not per event.
+        self._routes: dict[str, list[EventHandler]] = {}
 
     def register(self, handlers: Iterable[EventHandler]) -> None:
         """The handlers this process knows (those of its enabled modules); names are unique."""
@@ -303,12 +305,17 @@ class Bus(ABC):
         if duplicates:
             raise ValueError(f"event handler names used twice: {', '.join(duplicates)}")
         self.handlers = registered
+        self._routes = {}
 
     def handler(self, name: str) -> EventHandler | None:
         return next((h for h in self.handlers if h.name == name), None)
 
     def handlers_for(self, event_name: str) -> list[EventHandler]:
-        return [h for h in self.handlers if matches(h.pattern, event_name)]
+        found = self._routes.get(event_name)
+        if found is None:
+            found = [h for h in self.handlers if matches(h.pattern, event_name)]
+            self._routes[event_name] = found
+        return found
 
     @abstractmethod
     async def publish(self, event: Event) -> None: ...

@@ -20,6 +20,8 @@ from tests.platform.messaging.conftest import (
     Campus,
     Mailbox,
     create_person,
+    handler,
+    outbox_events,
     plan,
     send,
     student_body,
@@ -240,6 +242,40 @@ async def test_workflow_notices_default_to_email_and_others_to_the_inbox_only(
     await plan(db, workflow["id"], other["id"])
     assert [d.channel for d in await deliveries_of(db, workflow["id"])] == ["email"]
     assert await deliveries_of(db, other["id"]) == []
+
+
+async def _sent_event(db: Runtime, notification_id: int) -> Any:
+    events = await outbox_events(db, "messaging.notification.sent")
+    return next(e for e in events if e.payload["notification_id"] == notification_id)
+
+
+async def test_a_few_recipients_are_planned_with_the_notification_a_crowd_by_the_handler(
+    db: Runtime,
+    admin: httpx.AsyncClient,
+    campus: Campus,
+    smtp_server: Mailbox,
+    monkeypatch: Any,
+) -> None:
+    await create_person(admin, student_body(campus))
+    few = await send(
+        admin, title="待办", category="workflow", audience={"class_ids": [campus.class_id]}
+    )
+    # Committed with the notification, before any handler ran; the handler is not needed.
+    assert [d.channel for d in await deliveries_of(db, few["id"])] == ["email"]
+    event = await _sent_event(db, few["id"])
+    assert event.payload["deliveries_planned"] is True
+    assert not handler("messaging.plan_deliveries").wants(event)
+
+    monkeypatch.setattr(actions, "PLAN_WITH_NOTIFICATION", 0)
+    crowd = await send(
+        admin, title="待办", category="workflow", audience={"class_ids": [campus.class_id]}
+    )
+    assert await deliveries_of(db, crowd["id"]) == []  # left to the handler
+    event = await _sent_event(db, crowd["id"])
+    assert event.payload["deliveries_planned"] is False
+    assert handler("messaging.plan_deliveries").wants(event)
+    await plan(db, crowd["id"])
+    assert [d.channel for d in await deliveries_of(db, crowd["id"])] == ["email"]
 
 
 def test_quiet_hours_over_midnight() -> None:

@@ -2,9 +2,10 @@
 audits and emits. A refusal changes nothing.
 
 Sending stores the notification once; a targeted one gets its recipient rows in batches in the
-same transaction, a campus-wide one none (fan-out on read). The live push waits for the commit;
-the external channels are planned by a handler of ``messaging.notification.sent`` and sent by
-the delivery job, never inside the request.
+same transaction, a campus-wide one none (fan-out on read). The live push waits for the commit.
+The external channels of a notification to a few people are planned in the same transaction;
+those of a larger audience by a handler of ``messaging.notification.sent``. Either way the
+delivery job sends them, never inside the request.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ from campus.platform.users import service as users
 
 # Recipient rows per INSERT: large lists go in several statements of one transaction.
 RECIPIENT_BATCH = 1000
+# Up to this many recipients, the external sends are planned with the notification: one
+# transaction instead of two for every to-do notice, while a large audience's plan (a college,
+# the campus) does not hold the sender's transaction.
+PLAN_WITH_NOTIFICATION = 200
 
 
 # ---------------------------------------------------------------- templates and variables
@@ -177,7 +182,7 @@ def live_frame(notification: Notification) -> live.Frame:
 
 async def do_notify(session: AsyncSession, runtime: Runtime, checked: CheckedNotification) -> int:
     item, resolved = checked.item, checked.audience
-    notification = Notification(
+    values: dict[str, Any] = dict(
         category=item.category,
         priority=item.priority,
         title=checked.title,
@@ -193,8 +198,12 @@ async def do_notify(session: AsyncSession, runtime: Runtime, checked: CheckedNot
         created_at=clock.now(),
         expires_at=checked.expires_at,
     )
-    session.add(notification)
-    await session.flush()
+    # One INSERT … RETURNING rather than the unit of work: a notice per to-do makes this hot.
+    notification = Notification(**values)
+    inserted = await session.execute(
+        insert(Notification).values(**values).returning(Notification.id)
+    )
+    notification.id = inserted.scalar_one()
     ids = resolved.person_ids
     for start in range(0, len(ids), RECIPIENT_BATCH):
         await session.execute(
@@ -204,6 +213,9 @@ async def do_notify(session: AsyncSession, runtime: Runtime, checked: CheckedNot
                 for pid in ids[start : start + RECIPIENT_BATCH]
             ],
         )
+    planned = not resolved.broadcast and len(ids) <= PLAN_WITH_NOTIFICATION
+    if planned:
+        await _plan_deliveries(session, runtime, notification, sorted(ids))
     await emit(
         session,
         events.NOTIFICATION_SENT,
@@ -215,6 +227,7 @@ async def do_notify(session: AsyncSession, runtime: Runtime, checked: CheckedNot
             recipient_count=notification.recipient_count,
             sender_id=notification.sender_id,
             source=notification.source,
+            deliveries_planned=planned,
         ),
     )
     audit.record(
@@ -452,11 +465,15 @@ SENDING_LEASE = timedelta(minutes=5)
 
 
 async def _preferred(
-    session: AsyncSession, notification: Notification, available: set[str]
+    session: AsyncSession,
+    notification: Notification,
+    available: set[str],
+    recipients: list[int] | None,
 ) -> dict[int, set[str]]:
     """Who gets which external channels: everyone of the audience on every channel for an
     emergency; otherwise each person's choice for the category (the category's default when
-    they have not chosen; campus-wide notices only to those who chose)."""
+    they have not chosen; campus-wide notices only to those who chose). ``recipients`` are a
+    targeted notification's people when the caller knows them already."""
     scope_types = audiences.person_types(
         [] if notification.person_scope == "all" else [notification.person_scope]
     )
@@ -469,7 +486,11 @@ async def _preferred(
             keep = set(await users.people_of_types(session, sorted(chosen), scope_types))
             chosen = {pid: c for pid, c in chosen.items() if pid in keep}
         return {pid: c & available for pid, c in chosen.items() if c & available}
-    people = await queries.recipient_ids(session, notification.id)
+    people = (
+        recipients
+        if recipients is not None
+        else await queries.recipient_ids(session, notification.id)
+    )
     if notification.priority == "emergency":
         return {pid: set(available) for pid in people}
     chosen = await queries.channel_choices(session, notification.category, people)
@@ -484,8 +505,17 @@ async def do_plan_deliveries(session: AsyncSession, runtime: Runtime, notificati
     notification = await session.get(Notification, notification_id)
     if notification is None or await queries.has_deliveries(session, notification_id):
         return 0
+    return await _plan_deliveries(session, runtime, notification, None)
+
+
+async def _plan_deliveries(
+    session: AsyncSession,
+    runtime: Runtime,
+    notification: Notification,
+    recipients: list[int] | None,
+) -> int:
     adapters = channels.adapters(runtime.settings)
-    wanted = await _preferred(session, notification, set(adapters))
+    wanted = await _preferred(session, notification, set(adapters), recipients)
     if not wanted:
         return 0
     people = sorted(wanted)

@@ -15,7 +15,8 @@ NOTIFICATION_READ = "messaging.notification.read"
 
 
 class NotificationSent(BaseModel):
-    """Stored and visible in the inbox; the external channels are planned from this event."""
+    """Stored and visible in the inbox; the external channels are planned from this event
+    unless they were planned with the notification (``deliveries_planned``)."""
 
     notification_id: int
     category: str
@@ -24,6 +25,8 @@ class NotificationSent(BaseModel):
     recipient_count: int
     sender_id: int | None
     source: str | None
+    # True when the external sends were planned with the notification (a few recipients).
+    deliveries_planned: bool = False
 
 
 class NotificationRead(BaseModel):

@@ -314,7 +314,12 @@ async def on_place_changed(session: AsyncSession, event: Event) -> None:
 
 
 HANDLERS = (
-    EventHandler("messaging.plan_deliveries", events.NOTIFICATION_SENT, on_notification_sent),
+    EventHandler(
+        "messaging.plan_deliveries",
+        events.NOTIFICATION_SENT,
+        on_notification_sent,
+        when=lambda event: not event.payload.get("deliveries_planned", False),
+    ),
     EventHandler("messaging.notify_requested", events.NOTIFY_REQUESTED, on_notify_requested),
     EventHandler("messaging.workflow_todo", workflow_events.TASK_ASSIGNED, on_task_assigned),
     EventHandler("messaging.workflow_overdue", workflow_events.TASK_OVERDUE, on_task_overdue),
