@@ -17,14 +17,15 @@ from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.academic.offering.models import SectionMajor
+from campus.domains.academic.offering.models import Section, SectionMajor
 from campus.domains.academic.selection.models import Enrollment, Round
 from campus.domains.academic.status.models import StudentStatus
 from campus.domains.academic.timetabling.models import PublishedLecture
 from campus.kernel import clock
+from campus.platform.users import service as users
 from tests.domains.academic import factories
 from tests.e2e.conftest import sign_in
 from tests.e2e.live import LiveServer, live_server
@@ -240,3 +241,53 @@ def test_with_a_queue_on_the_student_passes_the_door_first(
     music = phone.locator(f"#offer-{selection.sections[MUSIC]}")
     music.get_by_test_id("select").click()
     expect(music.get_by_test_id("offer-status")).to_have_text("已选中")
+
+
+def test_a_section_for_the_other_gender_is_shut_and_the_registrar_sets_the_queue_rate(
+    phone_page: Page, page: Page, server: LiveServer, selection: Selection
+) -> None:
+    """The music section is for the other gender than the demo student's: its card says so and
+    offers no 选课 button (the student's places of the earlier tests are dropped first, and the
+    queue switched off). The registrar switches the round's queue on from its dashboard and
+    sees the queue's numbers."""
+
+    async def music_for_the_other_gender(session: AsyncSession, demo: Demo) -> str:
+        student = demo["student"]
+        assert student is not None
+        gender = (await users.genders_of(session, [student.id]))[student.id]
+        section = await session.get(Section, selection.sections[MUSIC])
+        found = await session.get(Round, selection.round_id)
+        assert section is not None and found is not None
+        section.gender, section.updated_at = ("2" if gender == "1" else "1"), clock.now()
+        found.queue_rate = None
+        # Whatever the tests before left them holding, they start afresh.
+        await session.execute(
+            update(Enrollment)
+            .where(Enrollment.person_id == student.id, Enrollment.round_id == found.id)
+            .values(status="dropped")
+        )
+        return "仅限女生" if section.gender == "2" else "仅限男生"
+
+    only = _with_demo(server, music_for_the_other_gender)
+    phone = phone_page
+    student = server.login("student")
+    sign_in(phone, student.login, student.password)
+    phone.goto("/academic/selection?q=选课测试")
+    music = phone.locator(f"#offer-{selection.sections[MUSIC]}")
+    expect(music.get_by_test_id("offer-gender")).to_have_text(only)
+    expect(music.get_by_test_id("offer-barred")).to_contain_text(f"该教学班{only}")
+    expect(music.get_by_test_id("select")).to_have_count(0)
+    expect(
+        phone.locator(f"#offer-{selection.sections[DATA]}").get_by_test_id("select")
+    ).to_be_visible()
+
+    registrar = server.login("staff")
+    sign_in(page, registrar.login, registrar.password)
+    page.goto(f"/academic/selection/rounds/{selection.round_id}")
+    expect(page.get_by_test_id("queue-off")).to_be_visible()
+    page.get_by_test_id("queue-rate-input").fill("5")
+    page.get_by_test_id("queue-rate-save").click()
+    expect(page.get_by_text("排队准入速率已改为每秒 5 人")).to_be_visible()
+    expect(page.get_by_test_id("queue-rate")).to_have_text("5")
+    expect(page.get_by_test_id("queue-waiting")).to_have_text("0")
+    expect(page.get_by_test_id("queue-rate-input")).to_have_value("5")

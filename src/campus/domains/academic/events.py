@@ -101,6 +101,7 @@ class ProgrammePublished(BaseModel):
 
 PLACE_CHANGED = "academic.selection.place_changed"
 ROUND_SETTLED = "academic.selection.round_settled"
+QUEUE_RATE_CHANGED = "academic.selection.queue_rate_changed"
 
 
 class PlaceChanged(BaseModel):
@@ -126,6 +127,16 @@ class RoundSettled(BaseModel):
     sections: int
     drawn: int
     lost: int
+
+
+class QueueRateChanged(BaseModel):
+    """The registrar changed how many students a round's queue admits a second (none: the
+    queue is off)."""
+
+    round_id: int
+    term_id: int
+    before: int | None
+    after: int | None
 
 
 # ---------------------------------------------------------------- teaching evaluation (评教)
@@ -182,6 +193,21 @@ class GradesPublished(BaseModel):
     results: int
     person_ids: list[int]
     published_by: int | None
+
+
+GRADE_POLICY_CHANGED = "academic.grades.policy_changed"
+
+
+class GradePolicyChanged(BaseModel):
+    """The registrar changed the grade policy (成绩规则: GPA tables, make-up and retake rules,
+    the academic warning's threshold); GPAs computed from now on follow it."""
+
+    changed_by: int | None
+    makeup: str
+    retake: str
+    pass_fail_counted: bool
+    warning_credits: str
+    changed: list[str]  # the parts that changed: scales, makeup, retake, …
 
 
 # ---------------------------------------------------------------- transcripts (成绩单)

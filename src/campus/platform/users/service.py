@@ -567,6 +567,15 @@ async def contacts_of(session: AsyncSession, person_ids: Sequence[int]) -> dict[
     return found
 
 
+async def genders_of(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, str]:
+    """Each person's gender code (GB/T 2261.1: "1" male, "2" female), by id."""
+    found: dict[int, str] = {}
+    for chunk in _chunks(person_ids):
+        rows = await session.execute(select(Person.id, Person.gender).where(Person.id.in_(chunk)))
+        found.update({pid: gender for pid, gender in rows.all()})
+    return found
+
+
 async def person_ids_of_types(
     session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
 ) -> list[int]:

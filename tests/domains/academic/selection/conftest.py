@@ -32,6 +32,7 @@ from campus.kernel.seeding import seed_all
 from tests.domains.academic import factories
 from tests.own_database import migrated_database
 from tests.platform.access.conftest import SignIn, Tree, student_in
+from tests.platform.users.conftest import id_number
 
 API = "/api/v1/academic/selection"
 
@@ -128,10 +129,11 @@ async def student(
     db: Runtime, admin: httpx.AsyncClient, tree: Tree, sign_in: SignIn, world: World
 ) -> Student:
     """``await student(grade=2024, in_school=True, major_id=…)``: a new student of class A with
-    a status record, signed in; their client and person id."""
+    a status record, signed in; their client and person id. A man, unless ``female``."""
 
-    async def make(**overrides: Any) -> tuple[httpx.AsyncClient, int]:
-        person = await student_in(admin, tree)
+    async def make(female: bool = False, **overrides: Any) -> tuple[httpx.AsyncClient, int]:
+        woman = {"gender": "2", "id_number": id_number(male=False)} if female else {}
+        person = await student_in(admin, tree, **woman)
         values: dict[str, Any] = {
             "person_id": person["id"],
             "student_no": person["student_no"],

@@ -28,7 +28,7 @@ async def with_queue(db: Runtime, world: World, rate: int | None) -> None:
         found = await session.get(Round, world.round_id)
         assert found is not None
         found.queue_rate = rate
-    await db.cache.delete(queue.line_key(world.round_id))
+    await db.cache.delete(*queue.keys_of(world.round_id))
 
 
 def refused_at_door(response: httpx.Response, reason: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog.models import Course
 from campus.domains.academic.offering import queries
+from campus.domains.academic.offering.excel import SheetRow
 from campus.domains.academic.offering.models import (
     Section,
     SectionClass,
@@ -77,6 +78,7 @@ class CheckedSection:
     room_type: str
     building_id: int | None
     note: str
+    gender: str = ""  # "" anyone, else the one gender (GB/T 2261.1) it is open to
     teachers: list[TeacherIn] = field(default_factory=list)
     class_ids: list[int] = field(default_factory=list)
     majors: list[MajorIn] = field(default_factory=list)
@@ -225,6 +227,7 @@ def _merge_fields(s: CheckedSection, body: SectionFields) -> None:
         "week_from",
         "week_to",
         "week_parity",
+        "gender",
         "note",
     ):
         if values.get(key) is not None:
@@ -244,6 +247,7 @@ def _state(s: Section) -> dict[str, Any]:
         "lectures_per_week": s.lectures_per_week,
         "weeks": [s.week_from, s.week_to, s.week_parity],
         "room_type": s.room_type,
+        "gender": s.gender,
         "status": s.status,
     }
 
@@ -317,6 +321,7 @@ async def do_create(session: AsyncSession, s: CheckedSection, number: int | None
         room_type=s.room_type,
         building_id=s.building_id,
         status="open",
+        gender=s.gender,
         note=s.note,
         created_at=now,
         updated_at=now,
@@ -379,6 +384,7 @@ async def checked_of(session: AsyncSession, section: Section) -> CheckedSection:
         room_type=section.room_type,
         building_id=section.building_id,
         note=section.note,
+        gender=section.gender,
         teachers=[TeacherIn(person_id=t.person_id, main=t.main) for t in teachers],
         class_ids=await queries.class_ids_of(session, section.id),
         majors=[MajorIn(org_unit_id=m.org_unit_id, grade=m.grade) for m in majors],
@@ -417,6 +423,7 @@ async def do_update(session: AsyncSession, section: Section, s: CheckedSection) 
         "week_parity",
         "room_type",
         "building_id",
+        "gender",
         "note",
     ):
         setattr(section, key, getattr(s, key))
@@ -659,6 +666,7 @@ async def do_generate(
                 "room_type": room_type,
                 "building_id": None,
                 "status": "open",
+                "gender": "",
                 "note": "",
                 "created_at": now,
                 "updated_at": now,
@@ -706,14 +714,16 @@ async def do_generate(
 
 
 async def check_assign_teachers(
-    session: AsyncSession, principal: Principal, term_id: int, rows: list[tuple[str, list[str]]]
+    session: AsyncSession, principal: Principal, term_id: int, rows: list[SheetRow]
 ) -> int:
-    """(section code, [staff numbers, main first]) per row; all rows are checked before any is
-    written. Returns how many sections changed."""
+    """The sheet's rows (section code, staff numbers main first, the gender restriction when
+    the sheet has the column); all rows are checked before any is written. Returns how many
+    sections changed."""
     ctx = await load_context(session)
     errors: list[FieldError] = []
     changes: list[tuple[Section, CheckedSection]] = []
-    for index, (code, numbers) in enumerate(rows, start=2):
+    for index, row in enumerate(rows, start=2):
+        code, numbers = row.code, row.numbers
         section = await session.scalar(
             select(Section).where(Section.term_id == term_id, Section.code == code)
         )
@@ -744,6 +754,8 @@ async def check_assign_teachers(
             teachers.append(TeacherIn(person_id=person.id, main=n == 0))
         checked = await checked_of(session, section)
         checked.teachers = teachers
+        if row.gender is not None:
+            checked.gender = row.gender
         try:
             await check_section(session, checked, ctx)
         except InvalidInput as exc:

@@ -42,6 +42,9 @@ class Section(Base):
         BigId, ForeignKey("acad_building.id", ondelete="SET NULL"), nullable=True
     )  # preferred building, if any
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | cancelled
+    # Open only to students of this gender (GB/T 2261.1 as users stores it: "1" men, "2"
+    # women), e.g. a PE section; "" open to anyone.
+    gender: Mapped[str] = mapped_column(String(1), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

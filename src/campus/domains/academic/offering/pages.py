@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic.offering import actions, queries
 from campus.domains.academic.offering.schemas import (
+    GENDER_ONLY,
     OfferingGenerate,
     SectionUpdate,
     SplitIn,
@@ -122,6 +123,7 @@ async def _section_page(
         "week_to": out.week_to,
         "week_parity": out.week_parity,
         "room_type": out.room_type,
+        "gender": out.gender,
         "note": out.note,
     }
     return render(
@@ -133,6 +135,7 @@ async def _section_page(
         errors=errors or {},
         editable=editable,
         room_types=ROOM_TYPE_LABELS,
+        genders=GENDER_ONLY,
     )
 
 
@@ -190,6 +193,7 @@ async def section_submit(
     week_to: Annotated[str, Form(max_length=3)] = "",
     week_parity: Annotated[str, Form(max_length=4)] = "all",
     room_type: Annotated[str, Form(max_length=20)] = "",
+    gender: Annotated[str, Form(max_length=2)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     mains, helpers = main or [], assistants or []
@@ -205,6 +209,7 @@ async def section_submit(
                 "week_to": week_to or None,
                 "week_parity": week_parity,
                 "room_type": room_type or None,
+                "gender": gender,
                 "note": note,
                 "teachers": [t.model_dump() for t in teachers],
             }
@@ -227,6 +232,7 @@ async def section_submit(
             "week_to": week_to,
             "week_parity": week_parity,
             "room_type": room_type,
+            "gender": gender,
             "note": note,
         }
         return await _section_page(

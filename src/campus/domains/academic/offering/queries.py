@@ -155,6 +155,7 @@ async def sections_out(session: AsyncSession, sections: list[Section]) -> list[S
                 room_type=s.room_type,
                 building_id=s.building_id,
                 status=s.status,
+                gender=s.gender,
                 note=s.note,
                 teachers=[
                     TeacherOut(

@@ -7,12 +7,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from campus.domains.academic.rooms.models import ROOM_TYPES
+from campus.kernel.i18n import _
 
 Parity = Literal["all", "odd", "even"]
 RoomType = Literal[
     "ordinary", "multimedia", "hall", "lab", "computer", "language", "sports", "studio"
 ]
 assert set(RoomType.__args__) == set(ROOM_TYPES)  # type: ignore[attr-defined]
+# Who a section is open to by gender (GB/T 2261.1 codes, as users stores Person.gender): "" anyone.
+Gender = Literal["", "1", "2"]
+GENDER_ONLY: dict[str, str] = {"1": str(_("仅限男生")), "2": str(_("仅限女生"))}
 
 
 class _Input(BaseModel):
@@ -43,6 +47,7 @@ class SectionFields(_Input):
     week_from: int | None = Field(None, ge=1, le=30)
     week_to: int | None = Field(None, ge=1, le=30)
     week_parity: Parity | None = None
+    gender: Gender | None = Field(None, description="性别限制：1 仅限男生，2 仅限女生，空为不限")
     note: str | None = Field(None, max_length=500)
 
 
@@ -127,10 +132,16 @@ class SectionOut(BaseModel):
     room_type: str
     building_id: int | None
     status: str
+    gender: Gender = ""
     note: str
     teachers: list[TeacherOut]
     classes: list[ClassRef]
     majors: list[MajorOut]
+
+    @property
+    def gender_only(self) -> str:
+        """The restriction as a student reads it (仅限女生), blank when open to anyone."""
+        return GENDER_ONLY.get(self.gender, "")
 
 
 class TeacherImportReport(BaseModel):

@@ -33,6 +33,7 @@ from campus.domains.academic.selection.schemas import (
     HELD,
     LotteryResult,
     OverrideIn,
+    QueueRateIn,
     RoundIn,
     SelectAnswer,
 )
@@ -91,6 +92,35 @@ async def check_create_round(session: AsyncSession, body: RoundIn) -> Round:
     return found
 
 
+async def check_queue_rate(
+    session: AsyncSession, cache: Cache, round_id: int, body: QueueRateIn
+) -> Round:
+    """Changes the round's queue rate, also while it is open: the students already waiting
+    are admitted at the new rate from the change on (``queue.retime``, once committed)."""
+    found = await queries.round_or_404(session, round_id)
+    if found.closes_at <= clock.now():
+        raise Conflict.on("queue_rate", _("该轮次已结束，不能再修改排队速率"))
+    before, after = found.queue_rate, body.queue_rate
+    found.queue_rate = after
+    await session.flush()
+    after_commit(session, lambda: queue.retime(cache, found.id, before, after))
+    change = {"before": before, "after": after}
+    await emit(
+        session,
+        events.QUEUE_RATE_CHANGED,
+        events.QueueRateChanged(round_id=found.id, term_id=found.term_id, **change),
+    )
+    audit.record(
+        session,
+        "academic.selection.round.queue_rate",
+        "acad_sel_round",
+        found.id,
+        before={"queue_rate": before},
+        after={"queue_rate": after},
+    )
+    return found
+
+
 # ---------------------------------------------------------------- the queue at the door
 
 
@@ -136,6 +166,8 @@ async def check_select(
     if section is None:
         raise NotFound(_("教学班不存在"))
     offer = await facts.offer_of(session, section)
+    if offer.gender:
+        student = await facts.with_gender(session, student)
     mine = await queries.my_places(session, person_id, found.term_id)
     held = await _holdings(session, mine, class_id, found)
     record = await facts.record_of(session, student, found)

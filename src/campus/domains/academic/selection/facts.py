@@ -1,6 +1,7 @@
 """What a selection request reads that does not change while a round runs, kept per process
 for a short while so that the hot path does not read it again on every request: a section's
-credits, majors and lecture slots, and the sections assigned to a class in a round's term.
+credits, majors and lecture slots, the sections assigned to a class in a round's term, and a
+student's gender (read only when a section is restricted by gender).
 
 Each entry is keyed by what would change with it, so an edit is seen at once where the key
 moves, and within ``FACTS_SECONDS`` otherwise:
@@ -10,6 +11,8 @@ moves, and within ``FACTS_SECONDS`` otherwise:
   which a request sees within ``FACTS_SECONDS``;
 - a class's own sections by the class, the term and the round (its id and creation time): a
   new round reads them afresh;
+- a student's gender by person, from the users module (a corrected record is seen within
+  ``FACTS_SECONDS``);
 - a programme's prerequisites by major, cohort and round (programmes are published before
   selection opens). What a student has passed is read on every request: grades are published
   while rounds run.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -43,6 +47,7 @@ from campus.domains.academic.selection.rules import (
     weeks_of,
 )
 from campus.domains.academic.timetabling.models import PublishedLecture
+from campus.platform.users import service as users
 
 FACTS_SECONDS = 30.0
 MAX_ENTRIES = 50_000  # a medium campus has a few thousand sections and classes
@@ -141,7 +146,18 @@ async def offer_of(session: AsyncSession, section: Section) -> Offer:
         open=section.status == "open",
         meeting=_meeting(section, slots),
         majors=majors,
+        gender=section.gender,
     )
+
+
+async def with_gender(session: AsyncSession, student: Student) -> Student:
+    """The student with their gender (as users records it), kept a while per person."""
+    key = ("gender", student.person_id)
+    kept = _kept.get(key)
+    if not isinstance(kept, str):
+        kept = (await users.genders_of(session, [student.person_id])).get(student.person_id, "")
+        _kept.put(key, kept)
+    return replace(student, gender=kept)
 
 
 async def class_sections(session: AsyncSession, class_id: int, found: Round) -> list[Holding]:

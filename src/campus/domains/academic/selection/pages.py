@@ -19,25 +19,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.academic.calendar.models import Term
 from campus.domains.academic.catalog.actions import credits_text
 from campus.domains.academic.offering.models import Section
+from campus.domains.academic.offering.schemas import SectionOut
 from campus.domains.academic.permissions import SELECTION_MANAGE
 from campus.domains.academic.programmes.queries import current_term, term_or_404, terms
 from campus.domains.academic.schemas import FilterInt
-from campus.domains.academic.selection import actions, queries, queue
+from campus.domains.academic.selection import actions, facts, queries, queue, rules
 from campus.domains.academic.selection.models import Round
 from campus.domains.academic.selection.rules import Student
 from campus.domains.academic.selection.schemas import (
     HELD,
     PLACES,
+    QUEUE_RATE_MAX,
     ROUND_KINDS,
     OfferOut,
     PlaceOut,
+    QueueRateIn,
     RoundIn,
 )
 from campus.domains.academic.timetabling import queries as timetabling
 from campus.kernel import clock
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
-from campus.kernel.errors import Conflict, Forbidden, NotFound, Problem
+from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import back_with_problem, flash, form_errors, go_to, is_htmx, render
@@ -58,6 +61,9 @@ REASONS = {
     "outside_round": _("不在本轮范围"),
     "not_offered": _("未开放"),
     "restricted": _("限定专业"),
+    "gender": _("限定性别"),
+    "passed_before": _("已修读通过"),
+    "prerequisite": _("先修课未通过"),
     "already": _("已选该班"),
     "same_course": _("已选同课程"),
     "clash": _("时间冲突"),
@@ -159,6 +165,8 @@ async def chooser_of(
 ) -> Chooser:
     found = await queries.student_of(session, principal.person_id)
     student, class_id = found if found is not None else (None, None)
+    if student is not None:
+        student = await facts.with_gender(session, student)
     open_now = await queries.open_round(session, student, clock.now())
     if term_id is not None:
         term: Term | None = await term_or_404(session, term_id)
@@ -179,6 +187,16 @@ class OfferRow:
     place: PlaceOut | None
     key: str
     error: str | None = None
+    barred: str | None = None  # why the section is not open to me (major, grade, gender)
+
+
+def barred(chooser: Chooser, section: SectionOut) -> str | None:
+    """Why the section is shut to the student looking (the rules' sentence), if it is."""
+    if chooser.student is None:
+        return None
+    majors = tuple((m.org_unit_id, m.grade) for m in section.majors)
+    refusal = rules.barring(majors, section.gender, chooser.student)
+    return refusal.message if refusal is not None else None
 
 
 async def offer_rows(
@@ -196,7 +214,14 @@ async def offer_rows(
         places = await queries.places_of(session, principal.person_id, chooser.term.id)
         mine = {p.section_id: p for p in places}
     return [
-        OfferRow(o, lectures.get(o.section.id, []), mine.get(o.section.id), key or new_key(), error)
+        OfferRow(
+            o,
+            lectures.get(o.section.id, []),
+            mine.get(o.section.id),
+            key or new_key(),
+            error,
+            barred(chooser, o.section),
+        )
         for o in offers
     ]
 
@@ -630,6 +655,8 @@ async def round_page(
         request,
         "academic/selection/round.html",
         round=found,
+        live=await queue.live(rt.cache, found),
+        rate_max=QUEUE_RATE_MAX,
         term=await term_or_404(session, found.term_id),
         counts=await queries.round_counts(session, round_id),
         hot=hot,
@@ -641,3 +668,40 @@ async def round_page(
         now=now,
         **common(),
     )
+
+
+@router.get("/academic/selection/rounds/{round_id}/queue-live")
+async def queue_live_card(
+    request: Request, round_id: int, session: ReadSessionDep, rt: RuntimeDep, principal: Manager
+) -> Response:
+    """The queue's numbers on the round's dashboard, polled while the page is open."""
+    found = await queries.round_or_404(session, round_id)
+    live = await queue.live(rt.cache, found)
+    return render(request, "academic/selection/partials/queue_live.html", round=found, live=live)
+
+
+@router.post("/academic/selection/rounds/{round_id}/queue-rate")
+async def queue_rate_form(
+    request: Request,
+    round_id: int,
+    session: SessionDep,
+    rt: RuntimeDep,
+    principal: Manager,
+    queue_rate: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """排队准入速率 from the dashboard (blank: no queue); a refusal comes back as an alert."""
+    back = f"/academic/selection/rounds/{round_id}"
+    try:
+        body = QueueRateIn.model_validate({"queue_rate": queue_rate.strip() or None})
+        found = await actions.check_queue_rate(session, rt.cache, round_id, body)
+    except ValidationError:
+        reason = _("排队准入速率应为 1 到 {n} 的整数，留空为不排队", n=QUEUE_RATE_MAX)
+        return back_with_problem(request, back, InvalidInput.on("queue_rate", reason))
+    except Problem as exc:
+        return back_with_problem(request, back, exc)
+    response = go_to(request, back)
+    if found.queue_rate:
+        flash(request, response, _("排队准入速率已改为每秒 {n} 人", n=found.queue_rate))
+    else:
+        flash(request, response, _("已关闭排队"))
+    return response

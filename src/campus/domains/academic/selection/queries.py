@@ -154,6 +154,7 @@ async def offer_of(session: AsyncSession, section: Section) -> Offer:
         open=section.status == "open",
         meeting=(await meetings(session, [section]))[section.id],
         majors=majors,
+        gender=section.gender,
     )
 
 

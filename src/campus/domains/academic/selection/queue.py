@@ -9,6 +9,12 @@ the same turn (nobody jumps the line by re-entering), until the admission it lea
 
 The token is checked without touching the database or the cache (an HMAC under the server's
 secret), so the door costs the hot path nothing but a hash.
+
+The registrar may change the rate while the round runs (``retime``): the turns still to come
+are moved closer together (or further apart) from the moment of the change, so the students
+already waiting are admitted at the new rate too, in the same order. Each change is kept in
+the cache beside the line; a student's turn is read through the changes made since they
+entered. The registrar's dashboard reads the line's state (``live``).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 
 from campus.domains.academic.selection.models import Round
-from campus.domains.academic.selection.schemas import QueueOut
+from campus.domains.academic.selection.schemas import QueueLive, QueueOut
 from campus.kernel.cache import Cache
 from campus.kernel.context import Principal
 from campus.kernel.errors import Forbidden, TooManyRequests
@@ -61,6 +67,21 @@ def line_key(round_id: int) -> str:
 
 def entry_key(round_id: int, person_id: int) -> str:
     return f"acad:sel:q:{round_id}:entry:{person_id}"
+
+
+def retimes_key(round_id: int) -> str:
+    """The rate changes of the round's line: [[when, factor], …], oldest first."""
+    return f"acad:sel:q:{round_id}:retimes"
+
+
+def turns_key(round_id: int) -> str:
+    """How many turns the round's line has handed out."""
+    return f"acad:sel:q:{round_id}:turns"
+
+
+def keys_of(round_id: int) -> tuple[str, ...]:
+    """The round's line and what is kept beside it (not the students' entries)."""
+    return line_key(round_id), retimes_key(round_id), turns_key(round_id)
 
 
 def _session_of(principal: Principal) -> str:
@@ -117,34 +138,95 @@ async def enter(cache: Cache, found: Round, principal: Principal, secret: str) -
     assert found.queue_rate
     key = entry_key(found.id, principal.person_id)
     now = time.time()
-    held = await _entry(cache, key)
+    held = await _entry(cache, found.id, key)
     if held is None or held[0] + ADMISSION_SECONDS <= now:
         await _count_entry(cache, found.id, principal)
+        epoch = len(await _retimes(cache, found.id))  # read before the turn: see ``retime``
         turn = await cache.pace(line_key(found.id), 1.0 / found.queue_rate, ROUND_MARK_SECONDS)
+        await cache.incr(turns_key(found.id), ttl=ROUND_MARK_SECONDS)
         held = (turn, now)
-        await cache.set(
-            key,
-            json.dumps({"turn": turn, "entered": now}).encode(),
-            ttl=turn - now + ADMISSION_SECONDS,
-        )
+        # Kept for the round's day: a slower rate set later may move the turn further out.
+        entry = {"turn": turn, "entered": now, "epoch": epoch}
+        await cache.set(key, json.dumps(entry).encode(), ttl=ROUND_MARK_SECONDS)
     return _state(found, principal, secret, *held, now)
 
 
 async def state(cache: Cache, found: Round, principal: Principal, secret: str) -> QueueOut | None:
     """Where the student stands in the round's queue; ``None`` unless they entered it."""
-    held = await _entry(cache, entry_key(found.id, principal.person_id))
+    held = await _entry(cache, found.id, entry_key(found.id, principal.person_id))
     now = time.time()
     if held is None or held[0] + ADMISSION_SECONDS <= now:
         return None
     return _state(found, principal, secret, *held, now)
 
 
-async def _entry(cache: Cache, key: str) -> tuple[float, float] | None:
+async def _entry(cache: Cache, round_id: int, key: str) -> tuple[float, float] | None:
+    """(turn, entered) of a student's entry, the turn moved by the rate changes since."""
     raw = await cache.get(key)
     if raw is None:
         return None
     value = json.loads(raw)
-    return float(value["turn"]), float(value["entered"])
+    turn = float(value["turn"])
+    changes = (await _retimes(cache, round_id))[int(value.get("epoch", 0)) :]
+    return _retimed(turn, changes), float(value["entered"])
+
+
+async def _retimes(cache: Cache, round_id: int) -> list[tuple[float, float]]:
+    raw = await cache.get(retimes_key(round_id))
+    return [(float(at), float(factor)) for at, factor in json.loads(raw)] if raw else []
+
+
+def _retimed(turn: float, changes: list[tuple[float, float]]) -> float:
+    """A turn handed out before ``changes``: each change moved what was still to come after
+    its moment by its factor (the old rate over the new)."""
+    for at, factor in changes:
+        if turn > at:
+            turn = at + (turn - at) * factor
+    return turn
+
+
+async def retime(cache: Cache, round_id: int, old_rate: int | None, new_rate: int | None) -> None:
+    """The round's rate changed from ``old_rate`` to ``new_rate`` (admitted a second): the
+    turns still to come, and the line's next one, move to the new pace from now.
+
+    Switched off, the line is dropped: switched on again later, it starts at now rather than
+    behind turns nobody waits for any more.
+
+    Not one atomic step with the line: a student taking a turn at the very moment of the
+    change may share a slot with the next one (one admission a little early), and nobody
+    loses their place."""
+    if not new_rate:
+        await cache.delete(line_key(round_id))
+        return
+    if not old_rate or old_rate == new_rate:
+        return
+    now, factor = time.time(), old_rate / new_rate
+    changes = await _retimes(cache, round_id)
+    mark = await cache.get(line_key(round_id))
+    if mark is not None and float(mark) > now:
+        moved = now + (float(mark) - now) * factor
+        await cache.set(line_key(round_id), f"{moved:.6f}".encode(), ttl=ROUND_MARK_SECONDS)
+    changes.append((now, factor))
+    await cache.set(retimes_key(round_id), json.dumps(changes).encode(), ttl=ROUND_MARK_SECONDS)
+
+
+async def live(cache: Cache, found: Round) -> QueueLive:
+    """The line as the registrar sees it: how many wait, how many were admitted, the rate and
+    the wait of a student entering now. Turns still to come are ``1/rate`` apart (a change of
+    rate moved them so), so the count follows from the line's next turn."""
+    rate = found.queue_rate or 0
+    now = time.time()
+    mark = await cache.get(line_key(found.id))
+    wait = max(0.0, float(mark) - ADMIT_WITHIN_SECONDS - now) if mark is not None else 0.0
+    waiting = max(0, math.ceil(wait * rate) - 1) if rate else 0
+    turns = int(await cache.get(turns_key(found.id)) or 0)
+    return QueueLive(
+        round_id=found.id,
+        rate=found.queue_rate,
+        waiting=waiting,
+        admitted=max(0, turns - waiting),
+        wait_seconds=round(wait, 1) if rate else 0.0,
+    )
 
 
 async def _count_entry(cache: Cache, round_id: int, principal: Principal) -> None:

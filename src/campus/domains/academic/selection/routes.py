@@ -15,7 +15,9 @@ from campus.domains.academic.selection.schemas import (
     OfferOut,
     OverrideIn,
     PlaceOut,
+    QueueLive,
     QueueOut,
+    QueueRateIn,
     RoundIn,
     RoundOut,
     SelectAnswer,
@@ -73,6 +75,22 @@ async def draw(
     round_id: int, session: SessionDep, rt: RuntimeDep, _manager: Manager
 ) -> LotteryResult:
     return await actions.check_draw(session, rt.cache, round_id)
+
+
+@router.put("/rounds/{round_id}/queue-rate", response_model=RoundOut, summary="修改排队准入速率")
+async def set_queue_rate(
+    round_id: int, body: QueueRateIn, session: SessionDep, rt: RuntimeDep, _manager: Manager
+) -> RoundOut:
+    """Also while the round is open: those already waiting are admitted at the new rate."""
+    found = await actions.check_queue_rate(session, rt.cache, round_id, body)
+    return RoundOut.model_validate(found)
+
+
+@router.get("/rounds/{round_id}/queue/live", response_model=QueueLive, summary="排队实况")
+async def queue_live(
+    round_id: int, session: ReadSessionDep, rt: RuntimeDep, _manager: Manager
+) -> QueueLive:
+    return await queue.live(rt.cache, await queries.round_or_404(session, round_id))
 
 
 @router.get("/offers", response_model=list[OfferOut], summary="可选教学班（含余量）")

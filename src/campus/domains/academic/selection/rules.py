@@ -46,6 +46,7 @@ class Offer:
     open: bool
     meeting: Meeting
     majors: tuple[tuple[int, int | None], ...] = ()  # (major, grade or any); empty: not offered
+    gender: str = ""  # open only to this gender (GB/T 2261.1: "1" men, "2" women); "" anyone
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Student:
     major_id: int
     grade: int
     in_school: bool
+    gender: str = ""  # GB/T 2261.1 as users stores it; read only for a gender-restricted section
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,22 @@ def in_population(window: Window, student: Student) -> bool:
     )
 
 
-def open_to(offer: Offer, student: Student) -> bool:
-    """Whether the section is open to the student's major and grade."""
-    return any(
-        major == student.major_id and grade in (None, student.grade)
-        for major, grade in offer.majors
-    )
+def barring(
+    majors: tuple[tuple[int, int | None], ...], gender: str, student: Student
+) -> Refusal | None:
+    """What shuts the student out of a section open to ``majors`` (and grades) and to
+    ``gender`` ("" anyone): their major and grade, or their gender."""
+    if not any(m == student.major_id and g in (None, student.grade) for m, g in majors):
+        return Refusal("restricted", str(_("该教学班只面向指定的专业和年级")))
+    return gender_barred(gender, student)
+
+
+def gender_barred(gender: str, student: Student) -> Refusal | None:
+    """A section open only to the other gender (or to one, when the student's is not known)."""
+    if not gender or gender == student.gender:
+        return None
+    message = _("该教学班仅限男生") if gender == "1" else _("该教学班仅限女生")
+    return Refusal("gender", str(message))
 
 
 def refusal(
@@ -146,9 +158,7 @@ def _offered(window: Window, offer: Offer, student: Student) -> Refusal | None:
     # course): selection offers the sections opened to majors, as the course search lists them.
     if offer.term_id != window.term_id or not offer.open or not offer.majors:
         return Refusal("not_offered", str(_("该教学班不在本轮选课范围内或已停开")))
-    if not open_to(offer, student):
-        return Refusal("restricted", str(_("该教学班只面向指定的专业和年级")))
-    return None
+    return barring(offer.majors, offer.gender, student)
 
 
 def _new_course(offer: Offer, held: list[Holding]) -> Refusal | None:

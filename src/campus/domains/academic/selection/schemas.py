@@ -13,6 +13,7 @@ from campus.kernel.i18n import _
 
 RoundKind = Literal["lottery", "first_come", "add_drop"]
 Place = Literal["selected", "waitlisted", "preferred", "lost", "dropped"]
+QUEUE_RATE_MAX = 10_000  # students admitted a second at most (more is no queue at all)
 HELD = ("selected", "waitlisted", "preferred")  # places that count against clashes and credits
 ROUND_KINDS: dict[str, str] = {
     "lottery": str(_("预选（抽签）")),
@@ -41,13 +42,21 @@ class RoundIn(BaseModel):
     max_credits: Decimal = Field(gt=0, le=60, decimal_places=1)
     waitlist: bool = True
     drop_allowed: bool = True
-    queue_rate: int | None = Field(default=None, ge=1, le=10000)  # admitted per second
+    queue_rate: int | None = Field(default=None, ge=1, le=QUEUE_RATE_MAX)  # admitted per second
 
     @model_validator(mode="after")
     def _closes_after_opening(self) -> Self:
         if self.closes_at <= self.opens_at:
             raise ValueError(str(_("结束时间应晚于开始时间")))
         return self
+
+
+class QueueRateIn(BaseModel):
+    """A round's new queue rate: students admitted per second; ``null`` switches the queue off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_rate: int | None = Field(ge=1, le=QUEUE_RATE_MAX)
 
 
 class RoundOut(BaseModel):
@@ -139,3 +148,13 @@ class QueueOut(BaseModel):
     progress: float  # 0 when they entered, 1 at their turn
     token: str | None = None  # the admission token, once admitted
     expires_at: datetime | None = None  # the admission's end; then enter again
+
+
+class QueueLive(BaseModel):
+    """A round's queue as the registrar watches it."""
+
+    round_id: int
+    rate: int | None  # admitted per second; none: no queue
+    waiting: int  # students whose turn is still to come
+    admitted: int  # turns that came (an admission lapsed and entered again counts again)
+    wait_seconds: float  # the wait of a student entering now
