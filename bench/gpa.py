@@ -78,13 +78,16 @@ async def run(url: str, major_id: int | None, grade: int | None) -> None:
             )
             print(f"{len(people):,} students, {count or 0:,} published results")
             started = time.perf_counter()
+            rules = await results.current_policy(session)
             tried = await queries.attempts_by_person(session, people)
             read = time.perf_counter() - started
             refs = await users.get_people(session, people)
             classes = {c.id: c for c in await users.list_classes(session)}
             for scale in ("4.0", "5.0"):
                 started = time.perf_counter()
-                gpas = {pid: results.scales.gpa_of(found, scale) for pid, found in tried.items()}
+                gpas = {
+                    pid: results.scales.gpa_of(found, rules, scale) for pid, found in tried.items()
+                }
                 computed = time.perf_counter() - started
                 started = time.perf_counter()
                 by_cohort: dict[tuple[int, int], dict[int, object]] = defaultdict(dict)

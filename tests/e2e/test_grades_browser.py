@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.domains.academic.selection.models import Enrollment
 from campus.kernel import clock
 from tests.domains.academic import factories
-from tests.e2e.conftest import DESKTOP, _fresh_page, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, _fresh_page, sign_in
 from tests.e2e.live import LiveServer
 from tests.e2e.test_timetabling_browser import Demo, _with_demo
 
@@ -154,3 +154,40 @@ def test_a_grade_goes_from_the_teacher_to_the_students_phone(
     expect(phone_page.get_by_test_id("gpa")).not_to_have_text("—")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1
+
+
+def test_the_registrar_changes_the_grade_policy(
+    page: Page, phone_page: Page, browser: Browser, server: LiveServer, sheet: Sheet
+) -> None:
+    """The staff login (publishing campus-wide) edits 成绩规则: a bad threshold is refused
+    under its field, a good change saved; the student's page then shows the retake rule.
+    The policy is put back at the end (the live server is shared)."""
+    staff = server.login("staff")
+    sign_in(page, staff.login, staff.password)
+    page.goto("/academic/grades/policy")
+    expect(page.get_by_test_id("scales.4.0.bands.7.points")).to_have_value("3.3")
+    page.get_by_test_id("warning_credits").fill("0")
+    page.get_by_test_id("save-policy").click()
+    expect(page.get_by_test_id("error-warning_credits")).to_contain_text("预警学分须大于 0")
+    try:
+        page.get_by_test_id("warning_credits").fill("12")
+        page.get_by_test_id("retake-latest").check()
+        page.get_by_test_id("save-policy").click()
+        expect(page.get_by_test_id("alert")).to_contain_text("成绩规则已保存")
+        expect(page.get_by_test_id("warning_credits")).to_have_value("12.0")
+
+        student = server.login("student")
+        sign_in(phone_page, student.login, student.password)
+        phone_page.goto("/academic/grades/me")
+        expect(phone_page.get_by_test_id("grade-rules")).to_contain_text("取最近")
+    finally:
+        page.goto("/academic/grades/policy")
+        page.get_by_test_id("warning_credits").fill("10")
+        page.get_by_test_id("retake-highest").check()
+        page.get_by_test_id("save-policy").click()
+        expect(page.get_by_test_id("alert")).to_contain_text("成绩规则已保存")
+    with _fresh_page(browser, server, viewport=PHONE, is_mobile=True, has_touch=True) as phone:
+        sign_in(phone, staff.login, staff.password)
+        phone.goto("/academic/grades/policy")
+        expect(phone.get_by_test_id("save-policy")).to_be_visible()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1

@@ -137,6 +137,7 @@ MODULE = Module(
         MenuEntry(
             _("绩点排名"), "/academic/grades/ranking", GRADE_PUBLISH, icon="trophy", order=52
         ),
+        MenuEntry(_("成绩规则"), "/academic/grades/policy", GRADE_PUBLISH, icon="scale", order=52),
         MenuEntry(_("评教"), "/academic/evaluation", None, icon="star", order=53, shortcut=True),
         MenuEntry(
             _("我的评教结果"), "/academic/evaluation/teaching", None, icon="star-half", order=54

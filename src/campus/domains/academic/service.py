@@ -322,7 +322,9 @@ async def gpa_of(session: AsyncSession, person_id: int, gpa_scale: str = "4.0") 
     """A student's GPA weighted by credits over the counted results, with their graded,
     earned and failed credits (pass/fail courses count for credits, not for GPA)."""
     found = grade_results.gpa_of_results(
-        await grade_results.course_results_of(session, person_id, gpa_scale), gpa_scale
+        await grade_results.course_results_of(session, person_id, gpa_scale),
+        gpa_scale,
+        await grade_results.current_policy(session),
     )
     return GpaSummary(
         gpa=found.gpa,

@@ -20,7 +20,7 @@ from tests.domains.academic import factories
 from tests.domains.academic.conftest import HTML
 from tests.platform.access.conftest import SignIn, Tree, staff_in, student_in
 
-__all__ = ["API", "HTML", "School", "grade_counts"]
+__all__ = ["API", "HTML", "School", "change_policy", "grade_counts"]
 
 API = "/api/v1/academic/grades"
 
@@ -39,6 +39,7 @@ class School:
     registrar: httpx.AsyncClient  # publishes campus-wide
     students: list[dict[str, Any]]
     student: httpx.AsyncClient  # the first student
+    teacher_id: int = 0
 
 
 async def make_role(admin: httpx.AsyncClient, name: str, codes: list[str]) -> str:
@@ -100,6 +101,7 @@ async def school(db: Runtime, admin: httpx.AsyncClient, tree: Tree, sign_in: Sig
         ),
         students=students,
         student=await sign_in(students[0]),
+        teacher_id=teacher["id"],
     )
 
 
@@ -144,8 +146,17 @@ async def enter_all(
     return dict(response.json())
 
 
-async def publish(school: School) -> None:
-    base = f"{API}/sections/{school.section_id}"
+async def change_policy(school: School, **changes: Any) -> dict[str, Any]:
+    """The registrar changes the grade policy through the API: the policy in force with
+    ``changes`` (top-level fields; ``scales`` replaced whole)."""
+    current = (await school.registrar.get(f"{API}/policy")).json()
+    response = await school.registrar.put(f"{API}/policy", json={**current, **changes})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def publish(school: School, section_id: int | None = None) -> None:
+    base = f"{API}/sections/{section_id or school.section_id}"
     for client, step in (
         (school.teacher, "submit"),
         (school.reviewer, "review"),

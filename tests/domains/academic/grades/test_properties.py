@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campus.domains.academic.grades import scales
+from campus.domains.academic.grades.policy import out_of, problems
+from campus.domains.academic.grades.schemas import PolicyIn
 
 marks = st.integers(min_value=0, max_value=1000).map(lambda n: Decimal(n) / 10)
 
@@ -69,9 +71,10 @@ def points_50(score: Fraction) -> Fraction:
 @settings(max_examples=300, deadline=None)
 @given(marks)
 def test_grade_points_follow_the_tables(score: Decimal) -> None:
-    assert Fraction(scales.points("4.0", score, "")) == points_40(Fraction(score))
-    assert Fraction(scales.points("5.0", score, "")) == points_50(Fraction(score))
-    assert scales.points("4.0", score, "", "absent") == 0
+    policy = scales.DEFAULT_POLICY  # what a fresh install seeds
+    assert Fraction(scales.points(policy, "4.0", score, "")) == points_40(Fraction(score))
+    assert Fraction(scales.points(policy, "5.0", score, "")) == points_50(Fraction(score))
+    assert scales.points(policy, "4.0", score, "", "absent") == 0
 
 
 results = st.builds(
@@ -120,7 +123,7 @@ def test_the_gpa_is_the_credit_weighted_mean_of_the_best_attempts(
         if old is None or key > (earned(old), old.passed, old.order):
             best[r.course_id] = r
     credits = sum((Fraction(r.credits) for r in best.values()), Fraction(0))
-    found = scales.gpa_of(tried, scale)
+    found = scales.gpa_of(tried, scales.DEFAULT_POLICY, scale)
     if not credits:
         assert found.gpa is None
         return
@@ -128,4 +131,66 @@ def test_the_gpa_is_the_credit_weighted_mean_of_the_best_attempts(
     assert Fraction(found.gpa) == half_up(expected, 2)
     assert Fraction(found.earned_credits) == sum(
         (Fraction(r.credits) for r in best.values() if r.passed), Fraction(0)
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> scales.Policy:
+    """A valid policy: random bands (from 0, increasing bounds, non-decreasing points within
+    the scale), random level points, and either make-up and retake rule."""
+    tables = {}
+    for key, default in scales.DEFAULT_SCALES.items():
+        top = int(default.maximum * 10)
+        lows = sorted(draw(st.sets(st.integers(1, 1000), max_size=12)))
+        ladder = sorted(draw(st.lists(st.integers(0, top), min_size=len(lows) + 6)))
+        bands = tuple(
+            (Decimal(low) / 10, Decimal(p) / 10) for low, p in zip([0, *lows], ladder, strict=False)
+        )
+        tenths = [Decimal(p) / 10 for p in ladder[-5:]]
+        levels = dict(zip(reversed(scales.FIVE_LEVELS), tenths, strict=True))
+        pass_fail = {"failed": Decimal(ladder[0]) / 10, "passed": Decimal(ladder[-1]) / 10}
+        tables[key] = scales.GpaScale(key, default.name, default.maximum, bands, levels, pass_fail)
+    return scales.Policy(
+        tables,
+        pass_fail_counted=draw(st.booleans()),
+        makeup=draw(st.sampled_from(scales.MAKEUP_RULES)),
+        retake=draw(st.sampled_from(scales.RETAKE_RULES)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(policies(), marks, st.sampled_from(["4.0", "5.0"]))
+def test_a_score_earns_the_points_of_the_highest_band_it_reaches(
+    policy: scales.Policy, score: Decimal, scale: str
+) -> None:
+    assert not problems(PolicyIn.model_validate(out_of(policy).model_dump()))  # valid
+    table = policy.scales[scale]
+    reached = [points for low, points in table.bands if score >= low]
+    assert scales.points(policy, scale, score, "") == reached[-1]
+    assert 0 <= reached[-1] <= table.maximum
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), st.lists(results, max_size=12), st.sampled_from(["4.0", "5.0"]))
+def test_under_any_policy_a_course_passed_once_stays_passed(
+    policy: scales.Policy, tried: list[scales.Attempted], scale: str
+) -> None:
+    """What ``queries.passed_courses`` says (any attempt passed) is what the GPA counts: the
+    counted attempt of a course passed iff one of its attempts did; the retake rule picks
+    the latest or the best among those."""
+    counted = {r.course_id: r for r in scales.counting(tried, policy, scale)}
+    assert set(counted) == {r.course_id for r in tried}
+    for course, chosen in counted.items():
+        attempts = [r for r in tried if r.course_id == course]
+        assert chosen.passed == any(r.passed for r in attempts)
+        rivals = [r for r in attempts if r.passed == chosen.passed]
+        if policy.retake == "latest":
+            assert chosen.order == max(r.order for r in rivals)
+        else:
+            best = max(scales.earned(policy, scale, r) or 0 for r in rivals)
+            assert (scales.earned(policy, scale, chosen) or 0) == best
+    found = scales.gpa_of(tried, policy, scale)
+    assert found.gpa is None or 0 <= found.gpa <= policy.scales[scale].maximum
+    assert found.earned_credits == sum(
+        (r.credits for r in counted.values() if r.passed), Decimal(0)
     )

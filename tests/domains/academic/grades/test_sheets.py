@@ -8,10 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from campus.domains.academic.grades import scales
 from campus.domains.academic.grades.models import CourseResult
 from campus.domains.academic.selection.models import Enrollment
 from campus.kernel import clock
@@ -21,6 +19,7 @@ from tests.domains.academic.grades.conftest import (
     API,
     SETUP,
     School,
+    change_policy,
     enter_all,
     grade_counts,
     publish,
@@ -109,9 +108,9 @@ async def test_the_sheet_goes_from_teacher_to_college_to_registrar(
 
 
 async def test_publishing_notifies_the_students_and_warns_on_failed_credits(
-    db: Runtime, school: School, monkeypatch: pytest.MonkeyPatch
+    db: Runtime, school: School
 ) -> None:
-    monkeypatch.setattr(scales, "WARNING_FAILED_CREDITS", Decimal(3))
+    await change_policy(school, warning_credits="3")  # the registrar's threshold
     await set_up(school)
     await enter_all(school)  # the second student fails (55.5) the 3-credit course
     await publish(school)

@@ -1,7 +1,9 @@
 """Who may do what with a section's grade sheet. Its teachers (主讲 and 辅讲) read and edit
 it; readers whose ``academic.grade.review`` or ``.publish`` reaches the section's 开课单位 read
 it and move it on. Anyone else is told the section does not exist. A student reads only their
-own published results (``access_own_results``)."""
+own published results (``access_own_results``). The grade policy is the registrar's: it is
+changed only by a holder of ``academic.grade.publish`` reaching the whole university
+(``access_policy``)."""
 
 from __future__ import annotations
 
@@ -62,3 +64,10 @@ async def access_overseen_sheet(
             _("您无权审核该教学班的成绩") if code == GRADE_REVIEW else _("您无权发布该教学班的成绩")
         )
     return section
+
+
+def access_policy(principal: Principal) -> None:
+    """The grade policy holds for the whole university: only a publisher of every unit's
+    grades (the registrar) changes it."""
+    if not access.reach(principal, GRADE_PUBLISH).everywhere:
+        raise Forbidden(_("只有全校范围的成绩发布人（教务处）可以修改成绩规则"))

@@ -6,6 +6,7 @@ changes nothing. Each write is audited; publishing writes the course results and
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import events
 from campus.domains.academic.catalog.models import Course
-from campus.domains.academic.grades import queries, scales
+from campus.domains.academic.grades import policy, queries, scales
 from campus.domains.academic.grades.models import (
     CourseResult,
     GradeCorrection,
     GradeEntry,
+    GradePolicy,
     GradeSheet,
 )
 from campus.domains.academic.grades.schemas import (
@@ -29,11 +31,13 @@ from campus.domains.academic.grades.schemas import (
     STATE_LABELS,
     CorrectionIn,
     EntryIn,
+    PolicyIn,
     SetupIn,
 )
 from campus.domains.academic.offering.models import Section
-from campus.kernel import audit, clock
+from campus.kernel import audit, clock, runtime
 from campus.kernel.context import Principal
+from campus.kernel.db import after_commit
 from campus.kernel.errors import Conflict, FieldError, InvalidInput
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
@@ -486,8 +490,9 @@ async def notify(
 
 
 async def failed_credits(session: AsyncSession, person_ids: Sequence[int]) -> dict[int, Decimal]:
+    rules = await policy.current(session)
     tried = await queries.attempts_by_person(session, person_ids)
-    return {pid: scales.gpa_of(found).failed_credits for pid, found in tried.items()}
+    return {pid: scales.gpa_of(found, rules).failed_credits for pid, found in tried.items()}
 
 
 async def do_warnings(
@@ -497,8 +502,8 @@ async def do_warnings(
     person_ids: Sequence[int],
 ) -> None:
     """An ``academic.warning`` (and a notice) for each student whose failed credits reached
-    the threshold with these results."""
-    threshold = scales.WARNING_FAILED_CREDITS
+    the policy's threshold with these results."""
+    threshold = (await policy.current(session)).warning_credits
     after = await failed_credits(session, person_ids)
     for pid in person_ids:
         failed = after.get(pid, Decimal(0))
@@ -532,7 +537,9 @@ async def do_warnings(
         )
 
 
-def result_values(sheet: GradeSheet, entry: GradeEntry, credits: Decimal) -> dict[str, Any]:
+def result_values(
+    rules: scales.Policy, sheet: GradeSheet, entry: GradeEntry, credits: Decimal
+) -> dict[str, Any]:
     """The course result of an entry: score and level, 4.0 grade point, passed."""
     score = entry.total if sheet.scale == "percentage" and not entry.special else None
     level = entry.level
@@ -541,7 +548,7 @@ def result_values(sheet: GradeSheet, entry: GradeEntry, credits: Decimal) -> dic
     elif entry.special:
         level = "failed" if sheet.scale == "pass_fail" else "fail"
     passed = scales.passed_of(sheet.scale, score, level, entry.special)
-    earned = scales.points(scales.DEFAULT_SCALE, score, level, entry.special)
+    earned = scales.points(rules, scales.DEFAULT_SCALE, score, level, entry.special)
     return {
         "scale": sheet.scale,
         "score": score,
@@ -560,6 +567,7 @@ async def do_write_results(
     its own sheet); a result published before for the same section and attempt is replaced."""
     course = await session.get(Course, section.course_id)
     assert course is not None
+    rules = await policy.current(session)
     now = clock.now()
     rows = []
     for entry in (await queries.entries_of(session, sheet.id)).values():
@@ -574,7 +582,7 @@ async def do_write_results(
                 "sheet_id": sheet.id,
                 "attempt": entry.attempt,
                 "published_at": now,
-                **result_values(sheet, entry, course.credits),
+                **result_values(rules, sheet, entry, course.credits),
             }
         )
     person_ids = sorted(r["person_id"] for r in rows)
@@ -786,7 +794,9 @@ async def do_apply_correction(session: AsyncSession, correction: GradeCorrection
     if special:
         level = "failed" if scale == "pass_fail" else "fail"
     passed = scales.passed_of(scale, score, level, special)
-    earned = scales.points(scales.DEFAULT_SCALE, score, level, special)
+    earned = scales.points(
+        await policy.current(session), scales.DEFAULT_SCALE, score, level, special
+    )
     before = _result_view(result)
     result.score, result.level, result.special, result.passed = score, level, special, passed
     result.grade_point = earned if earned is not None else Decimal(0)
@@ -842,3 +852,74 @@ async def do_close_correction(
         after={"state": state, "note": note},
     )
     return True
+
+
+# ---------------------------------------------------------------- the grade policy (成绩规则)
+
+
+async def ensure_policy(session: AsyncSession) -> None:
+    """The default policy's row (the seed): a fresh install computes as the constants did."""
+    if await session.get(GradePolicy, policy.POLICY_ID) is None:
+        values = _policy_values(scales.DEFAULT_POLICY, None)
+        session.add(GradePolicy(id=policy.POLICY_ID, **values))
+
+
+def _policy_values(rules: scales.Policy, person_id: int | None) -> dict[str, Any]:
+    return {
+        "scales": policy.stored_scales(rules),
+        "pass_fail_counted": rules.pass_fail_counted,
+        "makeup": rules.makeup,
+        "retake": rules.retake,
+        "warning_credits": rules.warning_credits,
+        "updated_by": person_id,
+        "updated_at": clock.now(),
+    }
+
+
+async def check_policy(session: AsyncSession, principal: Principal, body: PolicyIn) -> GradePolicy:
+    """The registrar's new policy: every problem refused at once (422 by field), else saved."""
+    errors = policy.problems(body)
+    if errors:
+        raise InvalidInput(_("成绩规则有误，请检查标出的项"), errors=errors)
+    return await do_policy(session, principal, policy.of_body(body))
+
+
+async def do_policy(
+    session: AsyncSession, principal: Principal, rules: scales.Policy
+) -> GradePolicy:
+    """Saved, audited and announced; every process reloads it once this commits."""
+    row = await session.get(GradePolicy, policy.POLICY_ID, with_for_update=True)
+    old = scales.DEFAULT_POLICY if row is None else policy.of_row(row)
+    values = _policy_values(rules, principal.person_id)
+    if row is None:
+        session.add(row := GradePolicy(id=policy.POLICY_ID, **values))
+    else:
+        for column, value in values.items():
+            setattr(row, column, value)
+    before, after = policy.view(old), policy.view(rules)
+    audit.record(
+        session,
+        "academic.grade.policy",
+        "grade_policy",
+        policy.POLICY_ID,
+        before=before,
+        after=after,
+    )
+    await emit(
+        session,
+        events.GRADE_POLICY_CHANGED,
+        events.GradePolicyChanged(
+            changed_by=principal.person_id,
+            makeup=rules.makeup,
+            retake=rules.retake,
+            pass_fail_counted=rules.pass_fail_counted,
+            warning_credits=str(rules.warning_credits),
+            changed=policy.differences(old, rules),
+        ),
+    )
+    after_commit(session, _bump_policy_version)
+    return row
+
+
+async def _bump_policy_version() -> None:
+    await runtime.current().cache.set(policy.VERSION_KEY, secrets.token_hex(8).encode())

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from campus.kernel.db import Base, FixedDecimal, UTCDateTime
@@ -117,3 +117,21 @@ class GradeCorrection(Base):
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class GradePolicy(Base):
+    """成绩规则: the registrar's grade policy, one row (``id`` 1). ``scales`` holds each GPA
+    table: ``{"4.0": {"bands": [["0", "0"], ["60", "1.0"], …], "levels": {"excellent": "4.0",
+    …}, "pass_fail": {"passed": "1.0", "failed": "0"}}, "5.0": …}``; the make-up (补考) and
+    retake (重修) rules and the academic warning's threshold sit beside it."""
+
+    __tablename__ = "acad_grade_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scales: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pass_fail_counted: Mapped[bool] = mapped_column(default=False)
+    makeup: Mapped[str] = mapped_column(String(12), default="cap")  # cap | actual
+    retake: Mapped[str] = mapped_column(String(12), default="highest")  # highest | latest
+    warning_credits: Mapped[Decimal] = mapped_column(FixedDecimal(1))
+    updated_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -12,21 +12,25 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.domains.academic import sheets
-from campus.domains.academic.grades import actions, excel, queries, results, scales
+from campus.domains.academic.grades import actions, excel, policy, queries, results, scales
 from campus.domains.academic.grades.access import (
     access_overseen_sheet,
     access_own_sheet,
+    access_policy,
     access_sheet,
     oversees,
 )
 from campus.domains.academic.grades.schemas import (
     ATTEMPT_LABELS,
     LEVEL_LABELS,
+    MAKEUP_LABELS,
+    RETAKE_LABELS,
     SCALE_LABELS,
     SPECIAL_LABELS,
     STATE_LABELS,
     CorrectionIn,
     EntryIn,
+    PolicyIn,
     SetupIn,
     SheetOut,
 )
@@ -447,14 +451,14 @@ async def my_page(
     principal: Annotated[Principal, signed_in()],
     scale: str = scales.DEFAULT_SCALE,
 ) -> Response:
-    scale = scale if scale in scales.GPA_SCALES else scales.DEFAULT_SCALE
+    scale = scale if scale in scales.DEFAULT_SCALES else scales.DEFAULT_SCALE
     mine = await results.my_results(session, principal.person_id, scale)
     return render(
         request,
         "academic/grades/me.html",
         me=mine,
         scale=scale,
-        gpa_scales=scales.GPA_SCALES,
+        gpa_scales=scales.DEFAULT_SCALES,
         **common(),
     )
 
@@ -472,7 +476,7 @@ async def ranking_page(
     grade: FilterInt = None,
     scale: str = scales.DEFAULT_SCALE,
 ) -> Response:
-    scale = scale if scale in scales.GPA_SCALES else scales.DEFAULT_SCALE
+    scale = scale if scale in scales.DEFAULT_SCALES else scales.DEFAULT_SCALE
     tree = await users.org_directory(session)
     rows: list[Any] = []
     error = ""
@@ -497,5 +501,143 @@ async def ranking_page(
         class_id=class_id,
         grade=grade,
         scale=scale,
-        gpa_scales=scales.GPA_SCALES,
+        gpa_scales=scales.DEFAULT_SCALES,
     )
+
+
+# ---------------------------------------------------------------- the registrar's grade policy
+
+POLICY_URL = BASE + "/policy"
+SPARE_BANDS = 4  # empty rows under each table's bands, to add one
+
+
+def _policy_values(out: Any) -> dict[str, Any]:
+    """A policy as the form shows it: the inputs' names are the API's field paths."""
+    values: dict[str, Any] = {
+        "pass_fail_counted": out.pass_fail_counted,
+        "makeup": out.makeup,
+        "retake": out.retake,
+        "warning_credits": str(out.warning_credits),
+    }
+    for key, table in out.scales.items():
+        at = f"scales.{key}"
+        for i, band in enumerate(table.bands):
+            values[f"{at}.bands.{i}.low"] = str(band.low)
+            values[f"{at}.bands.{i}.points"] = str(band.points)
+        values[f"{at}.rows"] = len(table.bands) + SPARE_BANDS
+        for group in ("levels", "pass_fail"):
+            for name, v in getattr(table, group).items():
+                values[f"{at}.{group}.{name}"] = str(v)
+    return values
+
+
+def _row_count(form: Any, at: str) -> int:
+    count = 0
+    while f"{at}.bands.{count}.low" in form:
+        count += 1
+    return count
+
+
+def _posted_bands(form: Any, at: str) -> tuple[list[dict[str, str]], list[int]]:
+    """The filled band rows of one table and the form row each came from."""
+    bands, rows = [], []
+    for i in range(_row_count(form, at)):
+        low = str(form.get(f"{at}.bands.{i}.low", "")).strip()
+        points = str(form.get(f"{at}.bands.{i}.points", "")).strip()
+        if low or points:
+            bands.append({"low": low, "points": points})
+            rows.append(i)
+    return bands, rows
+
+
+def _posted_policy(form: Any) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    body: dict[str, Any] = {
+        "pass_fail_counted": form.get("pass_fail_counted") == "1",
+        "makeup": str(form.get("makeup", "")),
+        "retake": str(form.get("retake", "")),
+        "warning_credits": str(form.get("warning_credits", "")).strip(),
+        "scales": {},
+    }
+    rows = {}
+    for key, table in scales.DEFAULT_SCALES.items():
+        at = f"scales.{key}"
+        bands, rows[key] = _posted_bands(form, at)
+        body["scales"][key] = {
+            "bands": bands,
+            "levels": {lv: str(form.get(f"{at}.levels.{lv}", "")).strip() for lv in table.levels},
+            "pass_fail": {
+                k: str(form.get(f"{at}.pass_fail.{k}", "")).strip() for k in scales.PASS_FAIL
+            },
+        }
+    return body, rows
+
+
+def _on_form_rows(errors: dict[str, str], rows: dict[str, list[int]]) -> dict[str, str]:
+    """Errors of the n-th filled band moved onto the form row it came from."""
+    moved = {}
+    for field, reason in errors.items():
+        parts = field.split(".")
+        if len(parts) >= 5 and parts[0] == "scales" and parts[3] == "bands":
+            key, index = f"{parts[1]}.{parts[2]}", int(parts[4])
+            if key in rows and index < len(rows[key]):
+                parts[4] = str(rows[key][index])
+        moved[".".join(parts)] = reason
+    return moved
+
+
+async def _policy_page(
+    request: Request,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    stamp: Any = None,
+) -> Response:
+    return render(
+        request,
+        "academic/grades/policy.html",
+        status_code=status_code,
+        values=values,
+        errors=errors or {},
+        stamp=stamp,
+        gpa_scales=scales.DEFAULT_SCALES,
+        MAKEUP_LABELS=MAKEUP_LABELS,
+        RETAKE_LABELS=RETAKE_LABELS,
+        **common(),
+    )
+
+
+@router.get(POLICY_URL)
+async def policy_page(
+    request: Request,
+    session: ReadSessionDep,
+    principal: Annotated[Principal, require(GRADE_PUBLISH)],
+) -> Response:
+    access_policy(principal)
+    out = await policy.policy_out(session)
+    return await _policy_page(request, _policy_values(out), stamp=out)
+
+
+@router.post(POLICY_URL)
+async def policy_submit(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, require(GRADE_PUBLISH)],
+) -> Response:
+    access_policy(principal)
+    form = await request.form()
+    body, rows = _posted_policy(form)
+    try:
+        await actions.check_policy(session, principal, PolicyIn.model_validate(body))
+    except (Problem, ValidationError) as exc:
+        await session.rollback()
+        values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token"}
+        values["pass_fail_counted"] = body["pass_fail_counted"]
+        for key in rows:
+            values[f"scales.{key}.rows"] = _row_count(form, f"scales.{key}")
+        errors = _on_form_rows(form_errors(exc), rows)
+        if isinstance(exc, Problem):
+            errors["_"] = str(exc.detail)
+        return await _policy_page(request, values, errors, 422)
+    response = go_to(request, POLICY_URL)
+    flash(request, response, _("成绩规则已保存，此后计算的绩点与学业预警按新规则执行"))
+    return response

@@ -320,7 +320,13 @@ def attempted(result: CourseResult, order: int) -> scales.Attempted:
 
 
 def result_out(
-    result: CourseResult, code: str, name: str, term_name: str, counted: bool, points: Decimal
+    result: CourseResult,
+    code: str,
+    name: str,
+    term_name: str,
+    counted: bool,
+    points: Decimal,
+    capped: bool = False,
 ) -> ResultOut:
     return ResultOut(
         id=result.id,
@@ -341,6 +347,7 @@ def result_out(
         passed=result.passed,
         attempt=result.attempt,
         counted=counted,
+        capped=capped,
         published_at=result.published_at,
     )
 

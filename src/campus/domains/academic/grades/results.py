@@ -1,6 +1,7 @@
 """Published course results read back: a student's own (by term, with GPA and ranks), the
 GPA ranking of a major's cohort or a class, and the schemas ``service.py`` hands to other
-code (transcripts, graduation audit, prerequisites)."""
+code (transcripts, graduation audit, prerequisites). Every computation follows the grade
+policy in force (``current_policy``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.domains.academic.grades import queries, scales
-from campus.domains.academic.grades.schemas import MyResults, RankRow, ResultOut, TermResults
+from campus.domains.academic.grades import policy, queries, scales
+from campus.domains.academic.grades.schemas import (
+    MAKEUP_LABELS,
+    RETAKE_LABELS,
+    MyResults,
+    RankRow,
+    ResultOut,
+    TermResults,
+)
 from campus.domains.academic.permissions import GRADE_PUBLISH
 from campus.kernel.context import Principal
 from campus.kernel.errors import InvalidInput, NotFound
@@ -20,32 +28,29 @@ from campus.platform.access import service as access
 from campus.platform.users import service as users
 from campus.platform.users.schemas import STUDENT_TYPES
 
+current_policy = policy.current  # the grade policy in force, for transcripts and the service
+
 
 async def course_results_of(
     session: AsyncSession, person_id: int, scale: str = scales.DEFAULT_SCALE
 ) -> list[ResultOut]:
     """Every published result of the student, oldest term first; ``counted`` marks the
     result of each course that counts (see ``scales.counting``), ``grade_point`` on ``scale``."""
+    rules = await current_policy(session)
     rows = await queries.results_rows(session, [person_id])
     tried = [queries.attempted(r[0], order) for order, r in enumerate(rows)]
-    counting = {id(a) for a in scales.counting(tried, scale)}
+    counting = {id(a) for a in scales.counting(tried, rules, scale)}
     out = []
     for attempt, (result, code, name, term_name, _start) in zip(tried, rows, strict=True):
-        earned = scales.points(
-            scale,
-            scales.counted_score(attempt),
-            scales.counted_level(attempt),
-            attempt.special,
-        )
-        out.append(
-            queries.result_out(
-                result, code, name, term_name, id(attempt) in counting, earned or Decimal(0)
-            )
-        )
+        earned = scales.earned(rules, scale, attempt) or Decimal(0)
+        capped = scales.capped(rules, attempt)
+        counted = id(attempt) in counting
+        out.append(queries.result_out(result, code, name, term_name, counted, earned, capped))
     return out
 
 
-def gpa_of_results(results: Sequence[ResultOut], scale: str) -> scales.Gpa:
+def gpa_of_results(results: Sequence[ResultOut], scale: str, rules: scales.Policy) -> scales.Gpa:
+    """The GPA of these results (all of a student's, or one term's) under ``rules``."""
     return scales.gpa_of(
         [
             scales.Attempted(
@@ -53,6 +58,7 @@ def gpa_of_results(results: Sequence[ResultOut], scale: str) -> scales.Gpa:
             )
             for i, r in enumerate(results)
         ],
+        rules,
         scale,
     )
 
@@ -84,8 +90,9 @@ async def major_cohort(session: AsyncSession, major_id: int, grade: int) -> list
 async def gpas_of(
     session: AsyncSession, person_ids: Sequence[int], scale: str
 ) -> dict[int, scales.Gpa]:
+    rules = await current_policy(session)
     tried = await queries.attempts_by_person(session, person_ids)
-    return {pid: scales.gpa_of(found, scale) for pid, found in tried.items()}
+    return {pid: scales.gpa_of(found, rules, scale) for pid, found in tried.items()}
 
 
 def ranks(gpas: dict[int, scales.Gpa]) -> list[tuple[int, int, scales.Gpa]]:
@@ -107,13 +114,14 @@ def rank_of(ranked: list[tuple[int, int, scales.Gpa]], person_id: int) -> int | 
 
 
 async def my_results(session: AsyncSession, person_id: int, scale: str) -> MyResults:
+    rules = await current_policy(session)
     found = await course_results_of(session, person_id, scale)
     by_term: dict[int, list[ResultOut]] = defaultdict(list)
     for r in found:
         by_term[r.term_id].append(r)
     terms = []
     for term_id, rows in reversed(list(by_term.items())):
-        term_gpa = gpa_of_results(rows, scale)
+        term_gpa = gpa_of_results(rows, scale, rules)
         terms.append(
             TermResults(
                 term_id=term_id,
@@ -123,12 +131,14 @@ async def my_results(session: AsyncSession, person_id: int, scale: str) -> MyRes
                 results=rows,
             )
         )
-    overall = gpa_of_results(found, scale)
+    overall = gpa_of_results(found, scale, rules)
     major, klass = await cohort_of(session, person_id)
     major_ranked = ranks(await gpas_of(session, major, scale)) if major else []
     class_ranked = ranks(await gpas_of(session, klass, scale)) if klass else []
     return MyResults(
         scale=scale,
+        makeup_rule=MAKEUP_LABELS[rules.makeup],
+        retake_rule=RETAKE_LABELS[rules.retake],
         gpa=overall.gpa,
         graded_credits=overall.graded_credits,
         earned_credits=overall.earned_credits,

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
-from campus.domains.academic.grades import actions, excel, queries, results
+from campus.domains.academic.grades import actions, excel, policy, queries, results
 from campus.domains.academic.grades.access import (
     access_overseen_sheet,
     access_own_sheet,
+    access_policy,
     access_sheet,
 )
 from campus.domains.academic.grades.schemas import (
@@ -18,6 +19,8 @@ from campus.domains.academic.grades.schemas import (
     CorrectionOut,
     EntriesIn,
     MyResults,
+    PolicyIn,
+    PolicyOut,
     RankRow,
     ReturnIn,
     SetupIn,
@@ -240,3 +243,22 @@ async def list_corrections(
     return [
         CorrectionOut.model_validate(c) for c in await queries.corrections_of(session, section.id)
     ]
+
+
+@router.get(
+    "/policy", response_model=PolicyOut, summary="成绩规则（绩点表、补考与重修规则、预警线）"
+)
+async def get_policy(
+    session: ReadSessionDep, principal: Annotated[Principal, signed_in()]
+) -> PolicyOut:
+    return await policy.policy_out(session)
+
+
+@router.put("/policy", response_model=PolicyOut, summary="修改成绩规则（教务处）")
+async def put_policy(
+    body: PolicyIn,
+    session: SessionDep,
+    principal: Annotated[Principal, require(GRADE_PUBLISH)],
+) -> PolicyOut:
+    access_policy(principal)
+    return policy.out_of_row(await actions.check_policy(session, principal, body))

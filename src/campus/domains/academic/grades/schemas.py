@@ -34,6 +34,16 @@ SPECIAL_LABELS: dict[str, str] = {"absent": "缺考", "deferred": "缓考", "che
 SPECIAL_BY_LABEL = {label: key for key, label in SPECIAL_LABELS.items()}
 ATTEMPT_LABELS: dict[str, str] = {"normal": "正常", "makeup": "补考", "retake": "重修"}
 ATTEMPT_BY_LABEL = {label: key for key, label in ATTEMPT_LABELS.items()}
+MakeupRule = Literal["cap", "actual"]
+RetakeRule = Literal["highest", "latest"]
+MAKEUP_LABELS: dict[str, str] = {
+    "cap": str(_("补考及格按及格计：补考通过的课程按 60 分（及格）计绩点")),
+    "actual": str(_("按实际成绩计：补考通过的课程按补考成绩计绩点")),
+}
+RETAKE_LABELS: dict[str, str] = {
+    "highest": str(_("取最高：各次修读中绩点最高的一次计入")),
+    "latest": str(_("取最近：最近一次修读计入（已通过的课程取最近一次通过）")),
+}
 STATE_LABELS: dict[str, str] = {
     "draft": str(_("录入中")),
     "submitted": str(_("待学院审核")),
@@ -164,6 +174,7 @@ class ResultOut(BaseModel):
     passed: bool
     attempt: str
     counted: bool = True
+    capped: bool = False  # a passed make-up whose points the policy caps at the pass mark
     published_at: datetime
 
 
@@ -177,6 +188,8 @@ class TermResults(BaseModel):
 
 class MyResults(BaseModel):
     scale: str
+    makeup_rule: str = ""  # the policy's make-up (补考) and retake (重修) rules, as labels
+    retake_rule: str = ""
     gpa: Decimal | None
     graded_credits: Decimal
     earned_credits: Decimal
@@ -231,3 +244,52 @@ class CorrectionOut(BaseModel):
     outcome_note: str
     created_at: datetime
     decided_at: datetime | None
+
+
+# ---------------------------------------------------------------- the grade policy (成绩规则)
+
+
+class BandIn(BaseModel):
+    """One band of a GPA table: from this percentage score (inclusive) up, these points."""
+
+    low: Decimal
+    points: Decimal
+
+
+class GpaTableIn(BaseModel):
+    """One GPA scale: its score bands (lowest first, from 0), the points of 优/良/中/及格/
+    不及格 and of 通过/不通过."""
+
+    bands: list[BandIn] = Field(min_length=1, max_length=200)
+    levels: dict[str, Decimal]
+    pass_fail: dict[str, Decimal]
+
+
+class PolicyIn(BaseModel):
+    """The registrar's grade policy: the 4.0 and 5.0 tables (``scales``), whether pass/fail
+    results count for GPA, the make-up and retake rules and the warning threshold (failed
+    credits)."""
+
+    scales: dict[str, GpaTableIn]
+    pass_fail_counted: bool = False
+    makeup: MakeupRule = "cap"
+    retake: RetakeRule = "highest"
+    warning_credits: Decimal
+
+
+class GpaTableOut(GpaTableIn):
+    key: str
+    name: str
+    maximum: Decimal
+
+
+class PolicyOut(BaseModel):
+    scales: dict[str, GpaTableOut]
+    pass_fail_counted: bool
+    makeup: str
+    makeup_label: str
+    retake: str
+    retake_label: str
+    warning_credits: Decimal
+    updated_by: int | None = None
+    updated_at: datetime | None = None

@@ -42,6 +42,7 @@ async def seed(ctx: SeedContext) -> None:
     started = time.perf_counter()
     async with ctx.runtime.db.transaction() as session:
         await actions.ensure_correction_process(session)
+        await actions.ensure_policy(session)  # the grade policy: today's tables and rules
         first: list[int] = []
         for login in ctx.logins:
             if login.role == "student":
@@ -214,7 +215,8 @@ def _row(
         "score": kept,
         "level": level,
         "special": "",
-        "grade_point": scales.points(scales.DEFAULT_SCALE, kept, level) or Decimal(0),
+        "grade_point": scales.points(scales.DEFAULT_POLICY, scales.DEFAULT_SCALE, kept, level)
+        or Decimal(0),
         "passed": passed,
         "attempt": attempt,
         "published_at": published,

@@ -140,7 +140,7 @@ async def gather(
                 attempt=_attempt(r.attempt, language),
             )
         )
-    gpa = grades.gpa_of_results(results, GPA_SCALE)
+    gpa = grades.gpa_of_results(results, GPA_SCALE, await grades.current_policy(session))
     units = await users.get_org_units(session, [record.college_id, record.major_id])
     college, major = units.get(record.college_id), units.get(record.major_id)
     statuses = STATUS_LABELS if language == "zh" else STATUS_LABELS_EN
