@@ -303,6 +303,51 @@ async def test_completion_per_college_and_section_within_scope(
     assert s1_row[4:7] == (2, 1, "50.0%")
 
 
+async def test_the_office_reminds_those_with_sections_left_once_an_hour(
+    db: Runtime, world: World, office: httpx.AsyncClient, student: Student
+) -> None:
+    form = await publish(office, world.term_id)
+    (finished, finished_id), (lagging, lagging_id) = await student(), await student()
+    for name in ("s1", "s2", "elective"):
+        assert (await answer(finished, world.sections[name], form, [4, 4, 4])).status_code == 201
+    assert (await answer(lagging, world.sections["s1"], form, [4, 4, 4])).status_code == 201
+    assert_problem(await lagging.post(f"{API}/forms/{form['id']}/remind"), 403)
+
+    reminded = await office.post(f"{API}/forms/{form['id']}/remind")
+    assert reminded.status_code == 200, reminded.text
+    source = f"academic:evaluation:{form['id']}:remind:"
+    notices = [
+        r for r in await outbox(db, "messaging.notify_requested") if source in r.payload["source"]
+    ]
+    people = {p for r in notices for p in r.payload["audience"]["person_ids"]}
+    assert lagging_id in people and finished_id not in people
+    assert reminded.json() == {"students": len(people)}
+    assert NotificationIn.model_validate(notices[0].payload).title == "评教提醒：测试学期学生评教"
+    async with db.db.read() as session:
+        entries = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "academic.evaluation.remind")
+        )
+    assert entries == 1
+
+    again = await office.post(f"{API}/forms/{form['id']}/remind")
+    assert_problem(again, 409)
+    assert "一小时内不再重复提醒" in again.json()["detail"]
+    assert len(
+        [r for r in await outbox(db, "messaging.notify_requested") if source in r.payload["source"]]
+    ) == len(notices)
+
+
+async def test_no_reminder_outside_the_window(world: World, office: httpx.AsyncClient) -> None:
+    form = await publish(office, world.term_id)
+    assert (await office.post(f"{API}/forms/{form['id']}/close")).status_code == 200
+    closed = await office.post(f"{API}/forms/{form['id']}/remind")
+    assert_problem(closed, 409)
+    assert "不能发送提醒" in closed.json()["detail"]
+    assert_problem(await office.post(f"{API}/forms/999999999/remind"), 404)
+
+
 # ---------------------------------------------------------------- results
 
 

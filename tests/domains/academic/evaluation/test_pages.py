@@ -109,6 +109,14 @@ async def test_the_office_edits_forms_and_reads_completion_and_results(
     completion = await office.get(f"{PAGES}/forms/{form['id']}/completion", headers=HTML)
     assert completion.status_code == 200 and 'data-testid="chart-colleges"' in completion.text
     assert 'data-testid="below-row"' in completion.text
+    assert 'data-testid="remind"' in completion.text
+    reminded = await office.post(f"{PAGES}/forms/{form['id']}/remind", headers=HTML)
+    assert reminded.status_code == 303
+    back = await office.get(reminded.headers["location"], headers=HTML)
+    assert "名未完成评教的学生" in back.text
+    again = await office.post(f"{PAGES}/forms/{form['id']}/remind", headers=HTML)
+    after = await office.get(again.headers["location"], headers=HTML)
+    assert "一小时内不再重复提醒" in after.text
     early = await office.get(f"{PAGES}/forms/{form['id']}/results", headers=HTML)
     assert 'data-testid="results-not-ready"' in early.text
     waiting = await world.teacher.get(

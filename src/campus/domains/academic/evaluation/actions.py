@@ -8,6 +8,7 @@ random key, so nothing written ties the two together."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -178,6 +179,56 @@ async def check_close(session: AsyncSession, form_id: int) -> EvalForm:
         events.EvaluationClosed(form_id=found.id, term_id=found.term_id, closes_at=found.closes_at),
     )
     return found
+
+
+# One reminder an hour per person and form: a double click or an impatient secretary does not
+# flood the students' inboxes.
+REMIND_INTERVAL = timedelta(hours=1)
+REMIND_CHUNK = 2_000  # people per notification (the messaging center takes up to 5,000)
+
+
+async def check_remind(session: AsyncSession, principal: Principal, form_id: int) -> int:
+    """Remind the students in the manager's scope who have sections left to evaluate; returns
+    how many were reminded."""
+    found = await queries.form_or_404(session, form_id)
+    now = clock.now()
+    if queries.state_of(found, now) != "open":
+        raise Conflict(_("评教未在进行中，不能发送提醒"))
+    last = await queries.last_reminder(
+        session, found.id, principal.person_id, now - REMIND_INTERVAL
+    )
+    if last is not None:
+        raise Conflict(_("您已在 {time} 提醒过，一小时内不再重复提醒", time=clock.fmt(last)))
+    people = await queries.unfinished_students(session, principal, found)
+    if not people:
+        raise Conflict(_("范围内的学生都已完成评教，无需提醒"))
+    batch = secrets.token_hex(4)
+    for n, start in enumerate(range(0, len(people), REMIND_CHUNK)):
+        await emit(
+            session,
+            NOTIFY_REQUESTED,
+            _reminder(found, people[start : start + REMIND_CHUNK], f"{batch}:{n}"),
+        )
+    audit.record(
+        session, queries.REMIND_ACTION, "acad_eval_form", found.id, after={"students": len(people)}
+    )
+    return len(people)
+
+
+def _reminder(form: EvalForm, people: list[int], key: str) -> dict[str, object]:
+    return {
+        "category": "academic",
+        "priority": "important",
+        "title": f"评教提醒：{form.name}",
+        "body": (
+            f"您还有教学班没有评价，评教将于 {clock.fmt(form.closes_at)} 结束，请尽快完成。"
+            "评价匿名提交，教师看不到是谁评的。"
+        ),
+        "link": "/academic/evaluation",
+        "audience": {"person_ids": people},
+        "expires_at": form.closes_at.isoformat(),
+        "source": f"academic:evaluation:{form.id}:remind:{key}",
+    }
 
 
 # ---------------------------------------------------------------- ballots

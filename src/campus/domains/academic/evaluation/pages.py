@@ -314,6 +314,18 @@ async def close_form(request: Request, form_id: int, session: SessionDep, me: Ma
     return response
 
 
+@router.post("/academic/evaluation/forms/{form_id}/remind")
+async def remind(request: Request, form_id: int, session: SessionDep, me: Manager) -> Response:
+    back = f"/academic/evaluation/forms/{form_id}/completion"
+    try:
+        reminded = await actions.check_remind(session, me, form_id)
+    except Problem as exc:
+        return back_with_problem(request, back, exc)
+    response = go_to(request, back)
+    flash(request, response, _("已提醒 {n} 名未完成评教的学生", n=reminded))
+    return response
+
+
 # ---------------------------------------------------------------- completion and results
 
 
@@ -396,6 +408,7 @@ async def completion_page(
         data=data,
         threshold=threshold,
         charts={"colleges": chart},
+        may_remind=me.can(EVALUATION_MANAGE),
         percent=percent,
         **common(),
     )

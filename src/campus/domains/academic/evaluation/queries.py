@@ -42,10 +42,13 @@ from campus.domains.academic.offering.schemas import SectionOut
 from campus.domains.academic.permissions import EVALUATION_MANAGE, EVALUATION_READ
 from campus.domains.academic.selection import queries as selection_queries
 from campus.domains.academic.status.models import StudentStatus
+from campus.kernel.audit import AuditEntry
 from campus.kernel.context import Principal
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.access import service as access
+
+REMIND_ACTION = "academic.evaluation.remind"
 
 # ---------------------------------------------------------------- forms
 
@@ -174,6 +177,45 @@ async def sections_in_scope(
         )
     )
     return await offering_queries.sections_out(session, rows)
+
+
+async def unfinished_students(
+    session: AsyncSession, principal: Principal, form: EvalForm
+) -> list[int]:
+    """The students with a section in the reader's scope still to evaluate on ``form``."""
+    section_ids = list(
+        await session.scalars(
+            select(Section.id).where(
+                Section.term_id == form.term_id, Section.status == "open", in_scope(principal)
+            )
+        )
+    )
+    done: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(section_ids), 500):
+        for section_id, person_id in await session.execute(
+            select(EvalCompletion.section_id, EvalCompletion.person_id).where(
+                EvalCompletion.form_id == form.id,
+                EvalCompletion.section_id.in_(section_ids[start : start + 500]),
+            )
+        ):
+            done[section_id].add(person_id)
+    rostered = await rosters(session, section_ids)
+    return sorted({p for s, people in rostered.items() for p in people - done[s]})
+
+
+async def last_reminder(
+    session: AsyncSession, form_id: int, person_id: int, since: datetime
+) -> datetime | None:
+    """When this person last reminded the students of ``form``, if after ``since``."""
+    return await session.scalar(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.action == REMIND_ACTION,
+            AuditEntry.target_type == "acad_eval_form",
+            AuditEntry.target_id == str(form_id),
+            AuditEntry.actor_id == person_id,
+            AuditEntry.at >= since,
+        )
+    )
 
 
 async def reaches_section(session: AsyncSession, principal: Principal, section_id: int) -> bool:

@@ -13,6 +13,7 @@ from campus.domains.academic.evaluation.schemas import (
     FormIn,
     FormOut,
     MyEvaluation,
+    Reminded,
     ResultsOut,
     SectionResult,
     Submitted,
@@ -75,6 +76,11 @@ async def update_form(
 async def close_form(form_id: int, session: SessionDep, _manager: Manager) -> FormOut:
     found = await actions.check_close(session, form_id)
     return await queries.form_out(session, found, clock.now())
+
+
+@router.post("/forms/{form_id}/remind", response_model=Reminded, summary="提醒未完成评教的学生")
+async def remind(form_id: int, session: SessionDep, manager: Manager) -> Reminded:
+    return Reminded(students=await actions.check_remind(session, manager, form_id))
 
 
 @router.get("/me", response_model=MyEvaluation, summary="我的评教（待评教学班与进度）")

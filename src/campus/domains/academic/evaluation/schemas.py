@@ -79,6 +79,10 @@ class BallotIn(BaseModel):
     comment: str = Field("", max_length=MAX_COMMENT)
 
 
+class Reminded(BaseModel):
+    students: int  # how many were reminded
+
+
 class Submitted(BaseModel):
     section_id: int
     done: int
