@@ -84,6 +84,13 @@ async def test_update_org_unit(admin: httpx.AsyncClient, campus: Campus, db: Run
     ]
     response = await admin.patch(url, json={"code": campus.college_code})
     assert response.status_code == 409
+    english = await admin.patch(url, json={"name_en": "Software Engineering"})
+    assert english.status_code == 200 and english.json()["name_en"] == "Software Engineering"
+    for bad in ({"name_en": "E" * 201}, {"name_en": None}):
+        refused = await admin.patch(url, json=bad)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "name_en"
+    assert (await admin.get(url)).json()["name_en"] == "Software Engineering"
     assert (
         await admin.patch("/api/v1/users/org-units/987654321", json={"name": "x"})
     ).status_code == 404

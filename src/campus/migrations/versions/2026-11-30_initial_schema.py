@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 18:00:25.388275
+Create Date: 2026-11-30 18:44:11.086520
 """
 
 from collections.abc import Sequence
@@ -1290,6 +1290,7 @@ def upgrade() -> None:
         ),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("name_en", sa.String(length=200), server_default="", nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("path", sa.String(length=400), nullable=False),

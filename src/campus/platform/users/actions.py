@@ -489,6 +489,7 @@ async def do_create_org_unit(
     unit = OrgUnit(
         code=data.code,
         name=data.name,
+        name_en=data.name_en.strip(),
         kind=data.kind,
         parent_id=parent.id if parent else None,
         path="/",
@@ -528,7 +529,7 @@ async def check_update_org_unit(
 ) -> None:
     unit = await _require_unit(session, org_unit_id)
     given = data.model_fields_set
-    for name in ("code", "name", "kind", "sort_order", "active"):
+    for name in ("code", "name", "name_en", "kind", "sort_order", "active"):
         if name in given and getattr(data, name) is None:
             raise InvalidInput.on(name, _("不能清空"))
     if data.code is not None:

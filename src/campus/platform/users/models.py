@@ -17,6 +17,8 @@ class OrgUnit(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # As transcripts and certificates in English print it; empty: not translated.
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(20), index=True)
     parent_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users_org_unit.id", ondelete="RESTRICT"), nullable=True, index=True

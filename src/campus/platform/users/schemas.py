@@ -61,6 +61,7 @@ class OrgUnitOut(BaseModel):
     id: int
     code: str
     name: str
+    name_en: str = ""
     kind: OrgKind
     parent_id: int | None
     discipline_code: str | None = None
@@ -193,6 +194,7 @@ class StatusChange(_Input):
 class OrgUnitCreate(_Input):
     code: str = Field(pattern=ORG_CODE_PATTERN)
     name: str = Field(min_length=1, max_length=100)
+    name_en: str = Field("", max_length=200, description="英文名称（英文成绩单等使用）")
     kind: OrgKind
     parent_id: int | None = None
     discipline_code: str | None = Field(None, pattern=r"^\d{2}(\d{2}(\d{2})?)?[TK]{0,2}$")
@@ -202,6 +204,7 @@ class OrgUnitCreate(_Input):
 class OrgUnitUpdate(_Input):
     code: str | None = Field(None, pattern=ORG_CODE_PATTERN)
     name: str | None = Field(None, min_length=1, max_length=100)
+    name_en: str | None = Field(None, max_length=200)
     kind: OrgKind | None = None
     discipline_code: str | None = Field(None, pattern=r"^\d{2}(\d{2}(\d{2})?)?[TK]{0,2}$")
     sort_order: int | None = Field(None, ge=0, le=1_000_000)

@@ -26,6 +26,7 @@ from campus.kernel.seeding import DemoLogin, Scale, SeedContext
 from campus.platform.users import idcard
 from campus.platform.users.demo_data import (
     COLLEGES,
+    ENGLISH_NAMES,
     ETHNIC_GROUPS,
     HOME_PROVINCE,
     MOBILE_PREFIXES,
@@ -456,7 +457,16 @@ async def _insert_units(
     session: AsyncSession, parent_id: int | None, parent_path: str, units: Sequence[Row]
 ) -> list[int]:
     """Org units under one parent; their materialised paths need their own new ids."""
-    rows = [{**unit, "parent_id": parent_id, "path": parent_path, "active": True} for unit in units]
+    rows = [
+        {
+            **unit,
+            "name_en": ENGLISH_NAMES.get(str(unit["name"]), ""),
+            "parent_id": parent_id,
+            "path": parent_path,
+            "active": True,
+        }
+        for unit in units
+    ]
     ids = await _insert_ids(session, OrgUnit, rows)
     await session.execute(update(OrgUnit), [{"id": i, "path": f"{parent_path}{i}/"} for i in ids])
     return ids

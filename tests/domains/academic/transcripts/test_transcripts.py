@@ -17,6 +17,7 @@ from campus.domains.academic.transcripts.models import Transcript
 from campus.kernel.audit import AuditEntry
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
+from campus.platform.users.models import OrgUnit
 from tests.domains.academic.status.conftest import Enrolled, Places
 from tests.domains.academic.transcripts.conftest import publish_results
 from tests.platform.access.conftest import assert_problem
@@ -92,6 +93,12 @@ async def test_the_english_transcript_names_courses_and_student_in_english(
 ) -> None:
     client, person = await enrolled(name="王小明")
     await publish_results(db, person["id"], places.tree.college_a)
+    async with db.db.transaction() as session:
+        await session.execute(
+            update(OrgUnit)
+            .where(OrgUnit.id == places.tree.college_a)
+            .values(name_en="School of Testing")
+        )
     issued = await _issue(client, language="en")
     text = await _pdf(client, issued["pdf_url"])
     assert "Academic Transcript" in text
@@ -99,6 +106,7 @@ async def test_the_english_transcript_names_courses_and_student_in_english(
     assert "Advanced Mathematics" in text and "Linear Algebra" in text
     assert "Excellent" in text and "Make-up" in text
     assert "2024-2025 Autumn" in text and "2024-2025 Spring" in text
+    assert "School of Testing" in text  # the college's English name
 
 
 async def test_a_changed_grade_is_told_on_the_verification_page_and_the_paper_stays(

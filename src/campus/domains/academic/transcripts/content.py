@@ -25,6 +25,7 @@ from campus.domains.academic.grades.schemas import (
 from campus.domains.academic.status.models import StudentStatus
 from campus.domains.academic.status.schemas import STATUS_LABELS
 from campus.platform.users import service as users
+from campus.platform.users.schemas import OrgUnitOut
 
 Language = Literal["zh", "en"]
 GPA_SCALE = "4.0"
@@ -148,8 +149,8 @@ async def gather(
         language=language,
         student_no=record.student_no,
         name=record.name if language == "zh" else _pinyin(record.name),
-        college=college.name if college else "",
-        major=major.name if major else "",
+        college=_unit_name(college, language),
+        major=_unit_name(major, language),
         major_code=(major.discipline_code or "") if major else "",
         cohort=record.grade,
         enrolled_on=record.enrolled_on.isoformat(),
@@ -160,6 +161,14 @@ async def gather(
         gpa=None if gpa.gpa is None else f"{gpa.gpa:.2f}",
     )
     return content, digest_of(results)
+
+
+def _unit_name(unit: OrgUnitOut | None, language: str) -> str:
+    """The college or major as the transcript's language writes it (the Chinese name where no
+    English one was given)."""
+    if unit is None:
+        return ""
+    return unit.name_en if language == "en" and unit.name_en else unit.name
 
 
 def _pinyin(name: str) -> str:
