@@ -4,6 +4,7 @@ see them."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from typing import Any
@@ -14,10 +15,14 @@ from fastapi.routing import iter_route_contexts
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from campus.entrypoints.http import create_app
+from campus.kernel import runtime as runtime_module
 from campus.kernel.bus import InProcessBus
 from campus.kernel.cache import RedisCache
+from campus.kernel.config import Settings
 from campus.kernel.events import emit
 from campus.kernel.logging import configure_logging
+from campus.kernel.observability import RequestSample
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
 from campus.platform.access.service import declared_permission
@@ -299,3 +304,41 @@ async def test_an_unmatched_path_is_logged_without_its_query(
     assert line["route"] is None
     assert line["path"] == "/wp-login.php"
     assert "letmein" not in out.getvalue()
+
+
+async def test_request_observers_see_each_answer_and_a_broken_one_changes_nothing(
+    settings: Settings, runtime: Runtime, db: Runtime
+) -> None:
+    seen: list[RequestSample] = []
+
+    def broken(_sample: RequestSample) -> None:
+        raise RuntimeError("observer bug")
+
+    watching = dataclasses.replace(
+        probe.PROBE_MODULE, extra={"request_observers": (broken, seen.append)}
+    )
+    try:
+        app = create_app(
+            settings, dataclasses.replace(runtime, modules=[*runtime.modules, watching])
+        )
+        client = await client_for(app, raise_app_exceptions=False)
+        seen.clear()  # the client's first request fetched its CSRF cookie
+        ok = await client.get("/api/v1/probe/things/7", headers={"X-Request-ID": "obs-1"})
+        boom = await client.get("/api/v1/probe/boom", headers={"X-Request-ID": "obs-2"})
+        await client.aclose()
+    finally:  # as make_app does: the process's runtime and logging as they were
+        runtime_module.set_current(runtime)
+        configure_logging(settings.log_level)
+
+    assert (ok.status_code, boom.status_code) == (200, 500)
+    first, second = seen
+    assert (first.method, first.route, first.module) == ("GET", THING_ROUTE, "probe")
+    assert (first.status, first.request_id, first.path, first.error) == (
+        200,
+        "obs-1",
+        "/api/v1/probe/things/7",
+        None,
+    )
+    assert first.seconds > 0
+    assert (second.status, second.request_id, second.route) == (500, "obs-2", "/api/v1/probe/boom")
+    assert isinstance(second.error, Exception)

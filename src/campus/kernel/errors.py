@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from campus.kernel.i18n import LazyText, _, get_locale
 
 PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_SCOPE_KEY = "campus.request_id"  # set by the kernel middleware (kernel.web)
 TYPE_BASE = "https://campus.example.edu.cn/problems/"
 log = structlog.get_logger(__name__)
 
@@ -246,10 +247,14 @@ def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None)
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled_error", path=request.url.path)
+        request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
+        log.exception("unhandled_error", path=request.url.path, request_id=request_id)
         problem = Problem(_("服务器内部错误，已记录，请稍后再试"), status=500)
         problem.slug = "internal-error"
-        return respond(request, problem)
+        response = respond(request, problem)
+        if request_id:
+            response.headers["x-request-id"] = request_id
+        return response
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

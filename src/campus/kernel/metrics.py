@@ -1,4 +1,5 @@
-"""Prometheus metrics: RED per route and module, requests in flight, the outbox backlog.
+"""Prometheus metrics: RED per route and module, requests in flight, the outbox backlog and the
+dead letters waiting for a replay.
 
 Labels carry route templates (``/api/v1/users/people/{person_id}``), never raw paths, ids or
 query strings, so the number of series stays bounded whatever clients send.
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campus.kernel.errors import Forbidden
-from campus.kernel.events import OutboxRow
+from campus.kernel.events import DeadLetter, OutboxRow
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 
@@ -55,6 +56,10 @@ OUTBOX_BACKLOG = Gauge(
     "campus_outbox_unsent_events",
     "Events committed to the outbox and not yet published (NaN when it could not be read)",
 )
+DEAD_LETTERS = Gauge(
+    "campus_event_dead_letters_pending",
+    "Dead-lettered events not yet replayed (NaN when they could not be read)",
+)
 
 
 def method_label(method: str) -> str:
@@ -67,15 +72,22 @@ def status_label(status: int) -> str:
 
 
 async def refresh_outbox_backlog(runtime: Runtime) -> None:
+    """The outbox backlog and the pending dead letters, read at each scrape from the database
+    (so every web process reports them, whichever process relays and handles events)."""
     try:
         async with asyncio.timeout(BACKLOG_QUERY_TIMEOUT), runtime.db.read() as session:
             unsent = await session.scalar(
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))
             )
+            pending = await session.scalar(
+                select(func.count()).select_from(DeadLetter).where(DeadLetter.replayed_at.is_(None))
+            )
         OUTBOX_BACKLOG.set(unsent or 0)
+        DEAD_LETTERS.set(pending or 0)
     except Exception:
         log.warning("outbox_backlog_unreadable", exc_info=True)
         OUTBOX_BACKLOG.set(float("nan"))
+        DEAD_LETTERS.set(float("nan"))
 
 
 def scrape_allowed(request: Request, token: str | None) -> bool:

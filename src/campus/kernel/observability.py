@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from prometheus_client.metrics import Counter, Histogram
 from starlette.routing import BaseRoute, Match
@@ -32,6 +34,26 @@ from campus.kernel.runtime import Runtime
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 PUBLIC = "public"
 
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSample:
+    """One answered request as the metrics saw it, for the observers modules declare in
+    ``Module.extra["request_observers"]`` (the monitoring center's recent figures)."""
+
+    method: str
+    route: str
+    module: str
+    status: int
+    seconds: float
+    path: str
+    request_id: str
+    error: BaseException | None = None
+
+
+RequestObserver = Callable[[RequestSample], None]
+
 
 def _declared_public() -> None:
     """Kernel endpoints need no sign-in. The access center reads this mark as it reads
@@ -52,7 +74,10 @@ def install_observability(app: FastAPI, runtime: Runtime) -> None:
     router.add_api_route("/readyz", readyz, methods=["GET"])
     router.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
     app.router.routes.extend(router.routes)  # flat, as the app factory adds modules
-    app.add_middleware(ObservabilityMiddleware, routes=module_routes(runtime.modules))
+    observers = [o for m in runtime.modules for o in m.extra.get("request_observers", ())]
+    app.add_middleware(
+        ObservabilityMiddleware, routes=module_routes(runtime.modules), observers=observers
+    )
 
 
 def module_routes(modules: Iterable[Module]) -> list[tuple[BaseRoute, str]]:
@@ -67,8 +92,15 @@ def module_routes(modules: Iterable[Module]) -> list[tuple[BaseRoute, str]]:
 class ObservabilityMiddleware:
     """RED metrics and the access log for every HTTP request, as plain ASGI (no extra task)."""
 
-    def __init__(self, app: ASGIApp, *, routes: list[tuple[BaseRoute, str]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: list[tuple[BaseRoute, str]],
+        observers: Iterable[RequestObserver] = (),
+    ) -> None:
         self.app = app
+        self.observers = tuple(observers)
         self.routes = [route for route, _module in routes]
         self.owners: dict[Callable[..., Any], str] = {
             route.endpoint: module for route, module in routes if hasattr(route, "endpoint")
@@ -91,14 +123,20 @@ class ObservabilityMiddleware:
                 status = message["status"]
             await send(message)
 
+        error: Exception | None = None
         IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, observe_start)
+        except Exception as exc:
+            error = exc
+            raise
         finally:
             IN_FLIGHT.dec()
-            self._record(scope, status, time.perf_counter() - started)
+            self._record(scope, status, time.perf_counter() - started, error)
 
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+    def _record(
+        self, scope: Scope, status: int, elapsed: float, error: Exception | None = None
+    ) -> None:
         route = self._route_of(scope, status)
         template = _template(route)
         endpoint = getattr(route, "endpoint", None)
@@ -107,10 +145,15 @@ class ObservabilityMiddleware:
         label = template or UNMATCHED_ROUTE
         self._counter(method, label, status_label(status), module).inc()
         self._timer(method, label, module).observe(elapsed)
-        if status < 400 and scope["path"] in QUIET_PATHS:
-            return
         # The kernel middleware inside set the request's context in this same task.
         request = context.current()
+        if self.observers:
+            sample = RequestSample(
+                method, label, module, status, elapsed, scope["path"], request.request_id, error
+            )
+            self._notify(sample)
+        if status < 400 and scope["path"] in QUIET_PATHS:
+            return
         principal = request.principal
         self.access_log.write(
             method=scope["method"][:16],
@@ -122,6 +165,14 @@ class ObservabilityMiddleware:
             request_id=request.request_id,
             person_id=principal.person_id if principal else None,
         )
+
+    def _notify(self, sample: RequestSample) -> None:
+        for observe in self.observers:
+            try:
+                observe(sample)
+            except Exception:
+                # A broken observer must not turn an answered request into an error.
+                log.exception("request_observer_failed", observer=repr(observe))
 
     def _route_of(self, scope: Scope, status: int) -> BaseRoute | None:
         """The route that handled the request, or the one it was meant for when the kernel

@@ -18,7 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from campus.kernel import context, i18n
 from campus.kernel.context import Principal, RequestContext
-from campus.kernel.errors import Forbidden, PayloadTooLarge, Problem, problem_response
+from campus.kernel.errors import (
+    REQUEST_ID_SCOPE_KEY,
+    Forbidden,
+    PayloadTooLarge,
+    Problem,
+    problem_response,
+)
 from campus.kernel.i18n import _
 
 CSRF_COOKIE = "campus_csrf"
@@ -70,6 +76,9 @@ class KernelMiddleware:
         connection = HTTPConnection(scope)
         headers = connection.headers
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        # Kept in the scope too: the answer to an unhandled error is written outside this
+        # middleware (by Starlette's outermost handler) and must still carry the id.
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         locale = i18n.negotiate(
             headers.get("accept-language"), connection.cookies.get(LOCALE_COOKIE)
         )

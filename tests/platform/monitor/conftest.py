@@ -1,14 +1,17 @@
 """Fixtures for the monitoring center's tests: dead letters made the real way (a handler that
-fails every attempt), and audit entries with known times."""
+fails every attempt), audit entries with known times, the traffic ring on a still clock and an
+administrator who sees 500s as answers."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +22,8 @@ from campus.kernel.bus import Dispatcher, RetryPolicy
 from campus.kernel.events import DeadLetter, Event
 from campus.kernel.manifest import EventHandler
 from campus.kernel.runtime import Runtime
+from campus.kernel.seeding import SeedContext
+from campus.platform.monitor.traffic import TRAFFIC, Traffic
 
 EFFECT = "test.monitor.effect"
 
@@ -90,3 +95,34 @@ async def add_audit_entries(runtime: Runtime, *entries: dict[str, Any]) -> None:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+@pytest.fixture
+def ring(monkeypatch: pytest.MonkeyPatch) -> Traffic:
+    """This process's traffic ring with its clock held still, so that every request of the
+    test falls into one minute and the window does not move under the assertions."""
+    moment = time.time()
+    monkeypatch.setattr(TRAFFIC, "clock", lambda: moment)
+    return TRAFFIC
+
+
+@pytest.fixture
+async def admin_seeing_500s(
+    app, db: Runtime, demo: SeedContext
+) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The administrator's client, receiving the 500 of an unhandled exception as a browser
+    would instead of re-raising it into the test."""
+    login = next(x for x in demo.logins if x.role == "admin")
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://testserver",
+        headers={"Accept-Language": "zh-CN"},
+    )
+    await client.get("/login")
+    client.headers["X-CSRF-Token"] = client.cookies["campus_csrf"]
+    response = await client.post(
+        "/api/v1/auth/login", json={"login": login.login, "password": login.password}
+    )
+    assert response.status_code == 200, response.text
+    yield client
+    await client.aclose()

@@ -1,9 +1,12 @@
-"""Pages of the monitoring center: dead letters (list, detail, replay) and the audit log."""
+"""Pages of the monitoring center: the overview, dead letters (list, detail, replay) and the
+audit log."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import os
+import socket
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -17,11 +20,28 @@ from campus.kernel.errors import Problem, validation_field_errors
 from campus.kernel.i18n import _
 from campus.kernel.templating import flash, render
 from campus.platform.access.service import require
-from campus.platform.monitor import actions, queries
-from campus.platform.monitor.permissions import AUDIT_READ, DEAD_LETTER_READ, DEAD_LETTER_REPLAY
-from campus.platform.monitor.schemas import CAMPUS_TZ, AuditFilter, DeadLetterFilter
+from campus.platform.monitor import actions, display, queries
+from campus.platform.monitor.permissions import (
+    AUDIT_READ,
+    DEAD_LETTER_READ,
+    DEAD_LETTER_REPLAY,
+    OVERVIEW_READ,
+)
+from campus.platform.monitor.schemas import (
+    CAMPUS_TZ,
+    AuditFilter,
+    DeadLetterFilter,
+    RecentErrorOut,
+    TrafficFilter,
+)
+from campus.platform.monitor.traffic import TRAFFIC
 
 router = APIRouter(tags=["monitor-pages"])
+
+WINDOWS = (5, 15)
+ERRORS_SHOWN = 20
+# An error's audit entries were written while its request ran, shortly before it failed.
+AUDIT_LOOKBACK = timedelta(minutes=10)
 
 FilterModel = TypeVar("FilterModel", bound=BaseModel)
 
@@ -59,6 +79,55 @@ def _helpers(request: Request) -> dict[str, Any]:
         "page_link": lambda page: page_link(request, page),
         "query": request.query_params,
     }
+
+
+def audit_link(error: RecentErrorOut) -> str:
+    """The audit log of an error's request: its id, around its time (which the index serves)."""
+    local = "%Y-%m-%dT%H:%M"
+    params = {
+        "request_id": error.request_id,
+        "since": campus_time_of(error.at - AUDIT_LOOKBACK, local),
+        "until": campus_time_of(error.at + timedelta(minutes=1), local),
+    }
+    return f"/monitor/audit?{urlencode(params)}"
+
+
+def campus_time_of(value: datetime, pattern: str) -> str:
+    return value.astimezone(CAMPUS_TZ).strftime(pattern)
+
+
+def traffic_link(request: Request, **changed: str | int | None) -> str:
+    """The overview with some of its choices changed (None drops one)."""
+    params = {k: v for k, v in request.query_params.items() if v != ""}
+    for key, value in changed.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "/monitor/overview" + (f"?{urlencode(params)}" if params else "")
+
+
+@router.get("/monitor/overview", dependencies=[require(OVERVIEW_READ)])
+async def overview_page(request: Request, session: ReadSessionDep, rt: RuntimeDep) -> Response:
+    filters, errors = parse_filters(request, TrafficFilter)
+    traffic = queries.traffic(TRAFFIC, filters)
+    return render(
+        request,
+        "monitor/overview.html",
+        422 if errors else 200,
+        health=await queries.health(rt, session),
+        traffic=traffic,
+        charts=display.traffic_charts(traffic),
+        recent=queries.recent_errors(TRAFFIC, ERRORS_SHOWN),
+        filters=filters,
+        errors=errors,
+        windows=WINDOWS,
+        process=f"{socket.gethostname()} · pid {os.getpid()}",
+        audit_link=audit_link,
+        traffic_link=lambda **changed: traffic_link(request, **changed),
+        route_label=display.route_label,
+        **_helpers(request),
+    )
 
 
 @router.get("/monitor/dead-letters", dependencies=[require(DEAD_LETTER_READ)])

@@ -1,25 +1,46 @@
-"""Reads of the monitoring center: the kernel's dead letters and audit log."""
+"""Reads of the monitoring center: the kernel's dead letters and audit log, and the overview
+(health of the parts and of registered instances, this process's traffic and errors)."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.kernel import clock
 from campus.kernel.audit import AuditEntry
 from campus.kernel.errors import InvalidInput, NotFound
-from campus.kernel.events import DeadLetter
+from campus.kernel.events import DeadLetter, OutboxRow
+from campus.kernel.health import check_parts
 from campus.kernel.i18n import _
 from campus.kernel.pagination import Page, paginate
+from campus.kernel.runtime import Runtime
 from campus.platform.monitor.schemas import (
     AuditEntryOut,
     AuditFilter,
     DeadLetterDetail,
     DeadLetterFilter,
     DeadLetterOut,
+    Figures,
+    HealthOut,
+    InstanceHealth,
+    MinuteFigures,
+    PartHealth,
+    RecentErrorOut,
+    RecentErrorsOut,
+    RouteFigures,
+    TrafficFilter,
+    TrafficOut,
 )
+from campus.platform.monitor.traffic import KEEP_ERRORS, Tally, Traffic, percentile
+from campus.platform.registry import service as registry
+from campus.platform.registry.schemas import InstanceOut
 from campus.platform.users import service as users
 
 
@@ -90,6 +111,8 @@ async def list_audit(session: AsyncSession, filters: AuditFilter) -> Page[AuditE
         query = query.where(AuditEntry.target_type == filters.target_type)
     if filters.target_id:
         query = query.where(AuditEntry.target_id == filters.target_id)
+    if filters.request_id:
+        query = query.where(AuditEntry.request_id == filters.request_id)
     if filters.since:
         query = query.where(AuditEntry.at >= filters.since)
     if filters.until:
@@ -120,3 +143,100 @@ async def _name_actors(session: AsyncSession, items: list[AuditEntryOut]) -> Non
         ref = refs.get(item.actor_id) if item.actor_id is not None else None
         if ref is not None:
             item.actor_name, item.actor_login = ref.name, ref.number
+
+
+# -- the overview -----------------------------------------------------------------------------
+
+
+async def health(rt: Runtime, session: AsyncSession) -> HealthOut:
+    """The kernel's readiness checks of this process's parts, every registered instance, and
+    the event backlog."""
+    states = await check_parts(rt)
+    parts = [
+        PartHealth.model_validate({"name": name, "backend": _backend(rt, name), "state": state})
+        for name, state in states.items()
+    ]
+    return HealthOut(
+        checked_at=clock.now(),
+        ready=all(part.state == "ok" for part in parts),
+        parts=parts,
+        instances=[_instance_health(i) for i in await registry.all_instances(rt)],
+        outbox_unsent=await unsent_events(session),
+        dead_letters_pending=await pending_dead_letters(session),
+    )
+
+
+def _backend(rt: Runtime, part: str) -> str:
+    settings = rt.settings
+    url = {"database": settings.database_url, "cache": settings.redis_url}.get(
+        part, settings.broker_url
+    )
+    return urlsplit(url).scheme.split("+")[0]
+
+
+def _instance_health(instance: InstanceOut) -> InstanceHealth:
+    state = "expired" if not instance.alive else "healthy" if instance.healthy else "unhealthy"
+    meta = instance.metadata
+    here = meta.get("host") == socket.gethostname() and meta.get("pid") == str(os.getpid())
+    return InstanceHealth.model_validate(
+        {**instance.model_dump(), "state": state, "this_process": here}
+    )
+
+
+async def unsent_events(session: AsyncSession) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(OutboxRow).where(OutboxRow.sent_at.is_(None))
+    )
+    return int(count or 0)
+
+
+def traffic(ring: Traffic, filters: TrafficFilter) -> TrafficOut:
+    window = ring.window(filters.minutes)
+    routes = [
+        RouteFigures(
+            method=method,
+            route=route,
+            module=module,
+            per_minute=round(tally.requests / filters.minutes, 2),
+            **_figures(tally).model_dump(),
+        )
+        for (method, route, module), tally in ring.per_route(filters.minutes).items()
+        if filters.route is None or route == filters.route
+    ]
+    routes.sort(key=lambda r: (-r.requests, r.route, r.method))
+    return TrafficOut(
+        minutes=filters.minutes,
+        route=filters.route,
+        since=_minute_start(window.start),
+        until=_minute_start(window.stop),
+        routes=routes,
+        per_minute=[
+            MinuteFigures(minute=_minute_start(minute), **_figures(tally).model_dump())
+            for minute, tally in ring.per_minute(filters.minutes, filters.route)
+        ],
+    )
+
+
+def _figures(tally: Tally) -> Figures:
+    return Figures(
+        requests=tally.requests,
+        errors=tally.errors,
+        error_ratio=round(tally.errors / tally.requests, 4) if tally.requests else 0.0,
+        p50_ms=_ms(percentile(tally.buckets, 0.5)),
+        p95_ms=_ms(percentile(tally.buckets, 0.95)),
+    )
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def _minute_start(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, UTC)
+
+
+def recent_errors(ring: Traffic, limit: int) -> RecentErrorsOut:
+    return RecentErrorsOut(
+        items=[RecentErrorOut.model_validate(e) for e in ring.recent_errors(limit)],
+        kept=KEEP_ERRORS,
+    )

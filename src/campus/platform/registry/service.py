@@ -2,6 +2,8 @@
 
 - ``discover(rt, service, namespace=, module=)``: the healthy, unexpired instances of a service
   (what the gateway routes to).
+- ``all_instances(rt)``: every instance of every service, healthy or not, lease lapsed or not
+  (what the monitoring center shows).
 - ``change_index(rt)`` and ``wait_for_change(rt, index, timeout)``: follow the registry.
 - ``self_registered(rt)``: the app factory's context manager that keeps this process registered.
 """
@@ -13,7 +15,14 @@ from campus.platform.registry import queries, watch
 from campus.platform.registry.schemas import InstanceOut
 from campus.platform.registry.selfreg import SERVICE, self_registered
 
-__all__ = ["SERVICE", "change_index", "discover", "self_registered", "wait_for_change"]
+__all__ = [
+    "SERVICE",
+    "all_instances",
+    "change_index",
+    "discover",
+    "self_registered",
+    "wait_for_change",
+]
 
 
 async def discover(
@@ -23,6 +32,16 @@ async def discover(
         return await queries.instances_of(
             session, service, only_available=True, namespace=namespace, module=module
         )
+
+
+async def all_instances(rt: Runtime) -> list[InstanceOut]:
+    async with rt.db.read() as session:
+        services = await queries.list_services(session)
+        return [
+            instance
+            for summary in services
+            for instance in await queries.instances_of(session, summary.name, only_available=False)
+        ]
 
 
 async def change_index(rt: Runtime) -> int:
