@@ -56,7 +56,7 @@ async def test_signed_in_home_greets_by_name_and_lists_modules(
     assert "library_test" in _tile_modules(html)
     assert "hidden_test" not in _tile_modules(html), "a module without menu entries has no tile"
     # The administrator holds every code, so the first entry (which needs one) is the link.
-    assert 'href="/library-test/admin"' in html
+    assert 'href="/apps/m.library_test.library-test.admin/open"' in html
     assert "图书馆测试" in html
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 18:44:11.086520
+Create Date: 2026-11-30 19:04:45.899333
 """
 
 from collections.abc import Sequence
@@ -402,6 +402,52 @@ def upgrade() -> None:
         sa.Column("builtin", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_role")),
         sa.UniqueConstraint("code", name=op.f("uq_access_role_code")),
+    )
+    op.create_table(
+        "appcenter_app",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("category", sa.String(length=20), nullable=False),
+        sa.Column("icon", sa.String(length=40), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("sso_client", sa.String(length=80), nullable=True),
+        sa.Column("roles", sa.JSON(), nullable=False),
+        sa.Column("org_unit_ids", sa.JSON(), nullable=False),
+        sa.Column("order", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("demo", sa.Boolean(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appcenter_app")),
+        sa.UniqueConstraint("code", name=op.f("uq_appcenter_app_code")),
+        sa.UniqueConstraint("name", name=op.f("uq_appcenter_app_name")),
+    )
+    op.create_table(
+        "appcenter_favourite",
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("app_code", sa.String(length=80), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "app_code", name=op.f("pk_appcenter_favourite")),
+    )
+    op.create_table(
+        "appcenter_usage",
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("app_code", sa.String(length=80), nullable=False),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.Column("last_used_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "app_code", name=op.f("pk_appcenter_usage")),
     )
     op.create_table(
         "audit_log",
@@ -4607,6 +4653,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_action"))
 
     op.drop_table("audit_log")
+    op.drop_table("appcenter_usage")
+    op.drop_table("appcenter_favourite")
+    op.drop_table("appcenter_app")
     op.drop_table("access_role")
     with op.batch_alter_table("acad_transcript", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_acad_transcript_person_id"))

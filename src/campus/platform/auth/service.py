@@ -189,3 +189,15 @@ async def has_credential(session: AsyncSession, person_id: int) -> bool:
         await session.scalar(select(Credential.person_id).where(Credential.person_id == person_id))
         is not None
     )
+
+
+async def sso_clients(session: AsyncSession) -> dict[str, str]:
+    """The applications that sign their users in through Campus, as ``oidc:<client_id>`` and
+    ``cas:<service id>`` keys with their names (active OIDC clients, enabled CAS services)."""
+    from campus.platform.auth.cas import queries as cas_queries
+    from campus.platform.auth.oidc import queries as oidc_queries
+
+    found = {f"oidc:{c.client_id}": c.name for c in await oidc_queries.clients(session) if c.active}
+    for service in await cas_queries.enabled_services(session):
+        found[f"cas:{service.id}"] = service.name
+    return found

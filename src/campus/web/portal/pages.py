@@ -14,6 +14,7 @@ from campus.kernel.i18n import SUPPORTED_LOCALES, _
 from campus.kernel.templating import render
 from campus.kernel.web import LOCALE_COOKIE
 from campus.platform.access.service import public, signed_in
+from campus.platform.appcenter import service as appcenter
 from campus.platform.users import service as users
 from campus.platform.workflow import service as workflow
 from campus.web.layouts.shell import login_url, safe_path
@@ -30,6 +31,9 @@ async def home(request: Request, rt: RuntimeDep, session: ReadSessionDep) -> Res
     if principal is None:
         return RedirectResponse(login_url("/"), status_code=303)
     tiles = module_tiles(rt.modules, principal)
+    # The app grid comes from the app center when this process serves it.
+    serves_appcenter = any(module.name == "appcenter" for module in rt.modules)
+    apps = await appcenter.home_apps(session, rt.modules, principal) if serves_appcenter else None
     # The to-do center belongs to the workflow module; a process serving without it shows none.
     serves_workflow = any(module.name == "workflow" for module in rt.modules)
     todos = await workflow.todo_counts(session, principal.person_id) if serves_workflow else None
@@ -37,6 +41,7 @@ async def home(request: Request, rt: RuntimeDep, session: ReadSessionDep) -> Res
         request,
         "portal/home.html",
         tiles=tiles,
+        apps=apps,
         shortcuts=shortcuts(rt.modules, principal),
         todos=todos,
     )
