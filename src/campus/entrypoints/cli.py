@@ -14,6 +14,8 @@ from campus.kernel.config import Settings, get_settings
 app = typer.Typer(help="Campus 智慧校园平台", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="统一用户中心：导入、导出人员")
 app.add_typer(users_app, name="users")
+gateway_app = typer.Typer(help="统一API中心：导出 Kong 声明式配置")
+app.add_typer(gateway_app, name="gateway")
 
 
 class Scale(StrEnum):
@@ -150,6 +152,31 @@ def users_export(file: Path) -> None:
 
     count = asyncio.run(export_people(_settings(), file))
     typer.echo(f"已导出 {count} 人到 {file}")
+
+
+@gateway_app.command("export-kong")
+def gateway_export_kong(
+    tag: Annotated[str, typer.Option(help="给每个实体加上的 Kong 标签")] = "campus",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="写入文件；缺省写到标准输出")
+    ] = None,
+) -> None:
+    """Write the gateway's configuration as a deterministic Kong declarative configuration."""
+    import re
+
+    from campus.entrypoints.seed import export_kong
+    from campus.platform.gateway.kong import TAG_PATTERN
+
+    if not re.match(TAG_PATTERN, tag):
+        raise typer.BadParameter(
+            "标签只能包含字母、数字和 . _ ~ : -，最长 60 个字符", param_hint="--tag"
+        )
+    text = asyncio.run(export_kong(_settings(), tag))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"已写入 {output}", err=True)
 
 
 def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:

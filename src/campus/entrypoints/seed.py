@@ -106,3 +106,13 @@ async def export_people(settings: Settings, path: Path) -> int:
         await runtime.close()
     await asyncio.to_thread(path.write_bytes, data)
     return count
+
+
+async def export_kong(settings: Settings, tag: str) -> str:
+    from campus.platform.gateway import service as gateway
+
+    runtime = build_runtime(settings)
+    try:
+        return await gateway.export_kong(runtime, tag)
+    finally:
+        await runtime.close()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 19:04:45.899333
+Create Date: 2026-11-30 19:02:27.848730
 """
 
 from collections.abc import Sequence
@@ -797,6 +797,68 @@ def upgrade() -> None:
             "ix_files_file_unbound_created", ["bound_module", "created_at"], unique=False
         )
 
+    op.create_table(
+        "gw_consumer",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("username", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.Column("groups", sa.JSON(), nullable=False),
+        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_consumer")),
+        sa.UniqueConstraint("username", name=op.f("uq_gw_consumer_username")),
+    )
+    op.create_table(
+        "gw_minute",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("minute", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("route", sa.String(length=60), nullable=False),
+        sa.Column("consumer", sa.String(length=60), nullable=False),
+        sa.Column("status_class", sa.String(length=3), nullable=False),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("total_ms", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("max_ms", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_minute")),
+        sa.UniqueConstraint(
+            "minute",
+            "route",
+            "consumer",
+            "status_class",
+            name=op.f("uq_gw_minute_minute_route_consumer_status_class"),
+        ),
+    )
+    with op.batch_alter_table("gw_minute", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_minute_minute"), ["minute"], unique=False)
+
+    op.create_table(
+        "gw_service",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("registry_service", sa.String(length=60), nullable=True),
+        sa.Column("url", sa.String(length=255), nullable=True),
+        sa.Column("connect_timeout_ms", sa.Integer(), nullable=False),
+        sa.Column("read_timeout_ms", sa.Integer(), nullable=False),
+        sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column("max_body_bytes", sa.Integer(), nullable=False),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_service")),
+        sa.UniqueConstraint("name", name=op.f("uq_gw_service_name")),
+    )
     op.create_table(
         "kernel_task",
         sa.Column(
@@ -2307,6 +2369,71 @@ def upgrade() -> None:
             "ix_cmty_post_feed", ["board_id", "status", "created_at"], unique=False
         )
         batch_op.create_index("ix_cmty_post_recent", ["status", "created_at"], unique=False)
+
+    op.create_table(
+        "gw_credential",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "consumer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("key_id", sa.String(length=64), nullable=False),
+        sa.Column("hint", sa.String(length=12), nullable=False),
+        sa.Column("secret", sa.String(length=100), nullable=True),
+        sa.Column(
+            "created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["consumer_id"],
+            ["gw_consumer.id"],
+            name=op.f("fk_gw_credential_consumer_id_gw_consumer"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_credential")),
+        sa.UniqueConstraint("key_id", name=op.f("uq_gw_credential_key_id")),
+    )
+    with op.batch_alter_table("gw_credential", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_gw_credential_consumer_id"), ["consumer_id"], unique=False
+        )
+
+    op.create_table(
+        "gw_route",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column(
+            "service_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("path_prefix", sa.String(length=200), nullable=False),
+        sa.Column("methods", sa.JSON(), nullable=False),
+        sa.Column("strip_prefix", sa.Boolean(), nullable=False),
+        sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("allow_groups", sa.JSON(), nullable=False),
+        sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+        sa.Column("timeout_ms", sa.Integer(), nullable=True),
+        sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["gw_service.id"], name=op.f("fk_gw_route_service_id_gw_service")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_route")),
+        sa.UniqueConstraint("name", name=op.f("uq_gw_route_name")),
+        sa.UniqueConstraint(
+            "service_id", "path_prefix", name=op.f("uq_gw_route_service_id_path_prefix")
+        ),
+    )
+    with op.batch_alter_table("gw_route", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_route_service_id"), ["service_id"], unique=False)
 
     op.create_table(
         "msg_account_editor",
@@ -4382,6 +4509,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_msg_account_editor_person")
 
     op.drop_table("msg_account_editor")
+    with op.batch_alter_table("gw_route", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_route_service_id"))
+
+    op.drop_table("gw_route")
+    with op.batch_alter_table("gw_credential", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_credential_consumer_id"))
+
+    op.drop_table("gw_credential")
     with op.batch_alter_table("cmty_post", schema=None) as batch_op:
         batch_op.drop_index("ix_cmty_post_recent")
         batch_op.drop_index("ix_cmty_post_feed")
@@ -4591,6 +4726,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_kernel_task_kind"))
 
     op.drop_table("kernel_task")
+    op.drop_table("gw_service")
+    with op.batch_alter_table("gw_minute", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_minute_minute"))
+
+    op.drop_table("gw_minute")
+    op.drop_table("gw_consumer")
     with op.batch_alter_table("files_file", schema=None) as batch_op:
         batch_op.drop_index("ix_files_file_unbound_created")
         batch_op.drop_index(batch_op.f("ix_files_file_sha256"))

@@ -1,0 +1,172 @@
+"""The gateway's configuration as a Kong declarative configuration (``_format_version: "3.0"``),
+so that a production site can put Kong in front with the same services, routes, consumers and
+plugins. Deterministic: every list is sorted and the YAML is written with sorted keys, so the same
+configuration gives the same bytes. Every entity carries the given tag.
+
+Credentials are not exported: API keys are stored only as hashes, and secrets do not belong in a
+configuration file; consumers get new credentials in Kong (or through its admin API).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from campus.kernel.runtime import Runtime
+from campus.platform.gateway import balancer, credentials, queries
+from campus.platform.gateway.schemas import ConsumerOut, RouteOut, ServiceOut
+from campus.platform.registry import service as registry
+
+TAG_PATTERN = r"^[A-Za-z0-9._~:-]{1,60}$"
+Entity = dict[str, Any]
+
+
+async def export(rt: Runtime, tag: str) -> str:
+    """The YAML text of the configuration, every entity tagged ``tag``."""
+    async with rt.db.read() as session:
+        services = await queries.list_services(session)
+        routes = await queries.list_routes(session)
+        consumers = await queries.list_consumers(session)
+    upstreams = [
+        await _upstream(rt, s.registry_service, tag) for s in services if s.registry_service
+    ]
+    document: Entity = {
+        "_format_version": "3.0",
+        "services": _services(services, routes, tag),
+        "consumers": [_consumer(c, tag) for c in consumers],
+        "upstreams": sorted(upstreams, key=lambda u: str(u["name"])),
+    }
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
+
+
+def _services(services: list[ServiceOut], routes: list[RouteOut], tag: str) -> list[Entity]:
+    """One Kong service per gateway service; a route that keeps its prefix gets a service of its
+    own whose path is that prefix (Kong's services, not its routes, carry a path)."""
+    out: list[Entity] = []
+    for service in services:
+        own = [r for r in routes if r.service == service.name]
+        stripping = [r for r in own if r.strip_prefix or r.path_prefix == "/"]
+        out.append(_service(service, service.name, None, stripping, tag))
+        for route in own:
+            if route not in stripping:
+                name = f"{service.name}--{route.name}"
+                out.append(_service(service, name, route.path_prefix, [route], tag))
+    return sorted(out, key=lambda s: str(s["name"]))
+
+
+def _service(
+    service: ServiceOut, name: str, path: str | None, routes: list[RouteOut], tag: str
+) -> Entity:
+    entity: Entity = {
+        "name": name,
+        "connect_timeout": service.connect_timeout_ms,
+        "read_timeout": service.read_timeout_ms,
+        "write_timeout": service.read_timeout_ms,
+        "retries": service.retries,
+        "tags": [tag],
+        "routes": sorted((_route(service.name, r, tag) for r in routes), key=lambda r: r["name"]),
+        "plugins": [
+            _plugin(
+                "request-size-limiting",
+                {"allowed_payload_size": service.max_body_bytes, "size_unit": "bytes"},
+                tag,
+            )
+        ],
+    }
+    if service.url is not None:
+        parts = urlsplit(service.url)
+        entity["url"] = f"{parts.scheme}://{parts.netloc}{path or parts.path or ''}"
+    else:
+        entity.update(protocol="http", host=service.registry_service, port=80)
+        if path:
+            entity["path"] = path
+    return entity
+
+
+def _route(service: str, route: RouteOut, tag: str) -> Entity:
+    prefix = "" if route.path_prefix == "/" else route.path_prefix
+    plugins: list[Entity] = []
+    if not route.public:
+        plugins += [
+            _plugin(
+                "key-auth", {"key_names": [credentials.KEY_HEADER], "hide_credentials": True}, tag
+            ),
+            _plugin(
+                "hmac-auth",
+                {
+                    "clock_skew": credentials.CLOCK_SKEW_SECONDS,
+                    "enforce_headers": credentials.SIGNED_HEADERS.split(),
+                    "algorithms": sorted(credentials.ALGORITHMS),
+                    "validate_request_body": True,
+                    "hide_credentials": True,
+                },
+                tag,
+            ),
+        ]
+    if route.allow_groups:
+        plugins.append(
+            _plugin("acl", {"allow": route.allow_groups, "hide_groups_header": False}, tag)
+        )
+    if route.rate_limit_per_minute:
+        limit = {"minute": route.rate_limit_per_minute, "limit_by": "service", "policy": "local"}
+        plugins.append(_plugin("rate-limiting", limit, tag))
+    return {
+        "name": route.name,
+        "paths": [f"/gw/{service}{prefix}"],
+        "methods": sorted(route.methods),
+        "strip_path": True,
+        "preserve_host": False,
+        "tags": [tag],
+        "plugins": sorted(plugins, key=lambda p: str(p["name"])),
+    }
+
+
+def _consumer(consumer: ConsumerOut, tag: str) -> Entity:
+    entity: Entity = {
+        "username": consumer.username,
+        "tags": [tag],
+        "acls": [{"group": g, "tags": [tag]} for g in consumer.groups],
+        "plugins": [],
+    }
+    if consumer.rate_limit_per_minute:
+        limit = {
+            "minute": consumer.rate_limit_per_minute,
+            "limit_by": "consumer",
+            "policy": "local",
+        }
+        entity["plugins"].append(_plugin("rate-limiting", limit, tag))
+    return entity
+
+
+def _plugin(name: str, config: Entity, tag: str) -> Entity:
+    return {"name": name, "config": config, "tags": [tag]}
+
+
+async def _upstream(rt: Runtime, name: str, tag: str) -> Entity:
+    instances = await registry.discover(rt, name)
+    targets = []
+    for instance in instances:
+        if instance.address and instance.weight > 0:
+            parts = urlsplit(instance.address)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            targets.append(
+                {"target": f"{parts.hostname}:{port}", "weight": instance.weight, "tags": [tag]}
+            )
+    failures = balancer.BREAKER_FAILURES
+    passive = {
+        "unhealthy": {
+            "http_failures": failures,
+            "tcp_failures": failures,
+            "timeouts": failures,
+            "http_statuses": [502, 503, 504],
+        }
+    }
+    return {
+        "name": name,
+        "algorithm": "round-robin",
+        "healthchecks": {"passive": passive},
+        "targets": sorted(targets, key=lambda t: str(t["target"])),
+        "tags": [tag],
+    }

@@ -1,0 +1,378 @@
+"""The gateway route ``/gw/<service>/<path>``: find the route, identify the consumer, apply its
+ACL and rate limits, then forward to an upstream instance and stream the answer back.
+
+One httpx.AsyncClient serves the whole process. Idempotent methods are retried on another
+instance after a connection error or a 502/503; the body of such a request is read (within the
+service's limit) so it can be sent again, as is a signed one (its digest is checked); other
+bodies are streamed through.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from campus.kernel import context
+from campus.kernel.deps import get_runtime
+from campus.kernel.errors import (
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    TooManyRequests,
+    Unauthenticated,
+    problem_response,
+)
+from campus.kernel.i18n import _
+from campus.kernel.runtime import Runtime
+from campus.platform.access.service import public
+from campus.platform.gateway import balancer, credentials, snapshot, stats
+from campus.platform.gateway.schemas import METHODS
+from campus.platform.gateway.snapshot import Route, Service, Snapshot
+
+router = APIRouter(tags=["gateway"])
+
+PREFIX = "/gw/"
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503})
+FAILURE_STATUSES = frozenset({502, 503, 504})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+# Never passed upstream: the host is the upstream's, the credentials stay at the gateway, and
+# the consumer headers are the gateway's to set.
+DROPPED = frozenset({"host", "content-length", credentials.KEY_HEADER})
+CAMPUS_COOKIES = "campus_"  # the prefix of every cookie Campus sets
+
+
+class BadGateway(Problem):
+    status = 502
+    slug = "bad-gateway"
+    title = _("上游服务出错")
+
+
+class NoInstance(Problem):
+    status = 503
+    slug = "service-unavailable"
+    title = _("服务暂不可用")
+
+
+class GatewayTimeout(Problem):
+    status = 504
+    slug = "gateway-timeout"
+    title = _("上游服务响应超时")
+
+
+class RateLimited(TooManyRequests):
+    def __init__(self, detail: object, retry_after: float) -> None:
+        super().__init__(str(detail))
+        self.retry_after = max(1, math.ceil(retry_after))
+
+
+# ---------------------------------------------------------------- the shared client
+
+_client: httpx.AsyncClient | None = None
+
+
+def client() -> httpx.AsyncClient:
+    global _client
+    if _client is None:
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+        _client = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+    return _client
+
+
+def use_client(replacement: httpx.AsyncClient | None) -> None:
+    """Put another client in (tests inject one with a MockTransport); None makes a fresh one."""
+    global _client
+    _client = replacement
+
+
+# ---------------------------------------------------------------- one call
+
+
+@dataclass
+class Call:
+    """What the gateway knows of a request as it goes."""
+
+    request: Request
+    service: Service
+    route: Route
+    path: str  # below /gw/<service>
+    consumer: str | None = None
+    body: bytes | None = None  # read in full (retryable or signed), else streamed
+    started: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.consumer or stats.ANONYMOUS
+
+
+@router.api_route(
+    "/gw/{service}/{path:path}",
+    methods=list(METHODS),
+    dependencies=[public()],
+    include_in_schema=False,
+)
+async def gateway(service: str, path: str, request: Request) -> Response:
+    rt = get_runtime(request)
+    started = time.perf_counter()
+    call: Call | None = None
+    try:
+        call = await _admit(rt, request, service, "/" + path)
+        call.started = started
+        return await _forward(rt, call)
+    except Problem as problem:
+        return _refusal(rt, request, call, problem, started)
+
+
+def _refusal(
+    rt: Runtime, request: Request, call: Call | None, problem: Problem, started: float
+) -> Response:
+    response = problem_response(problem, request)
+    if isinstance(problem, RateLimited):
+        response.headers["Retry-After"] = str(problem.retry_after)
+    route = call.route.name if call else stats.NO_ROUTE
+    consumer = call.label if call else stats.ANONYMOUS
+    seconds = time.perf_counter() - started
+    stats.observe(route, consumer, problem.status, seconds)
+    if call is not None:
+        stats.count(route, consumer, problem.status, seconds)
+        response.background = BackgroundTask(stats.flush_soon, rt)
+    return response
+
+
+async def _admit(rt: Runtime, request: Request, name: str, path: str) -> Call:
+    """The route and the consumer of a request allowed through, or a refusal."""
+    config = await snapshot.current(rt)
+    service = config.services.get(name)
+    route = config.route_for(name, path, request.method) if service else None
+    if service is None or route is None:
+        raise NotFound(_("网关上没有与“{m} {p}”匹配的路由", m=request.method, p=request.url.path))
+    call = Call(request, service, route, path)
+    _check_length(request, service)
+    signed = request.headers.get("authorization", "").lower().startswith("hmac ")
+    if request.method in IDEMPOTENT or signed:
+        call.body = await _read_body(request, service.max_body_bytes)
+    if not route.public:
+        call.consumer = await _identify(rt, config, call, signed)
+        _check_acl(config, call)
+    await _limit(rt, config, call)
+    return call
+
+
+def _check_length(request: Request, service: Service) -> None:
+    try:
+        length = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        length = 0
+    if length > service.max_body_bytes:
+        raise _too_large(service.max_body_bytes)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(_("请求体不能超过 {n} 字节", n=limit))
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _identify(rt: Runtime, config: Snapshot, call: Call, signed: bool) -> str:
+    headers = call.request.headers
+    if signed:
+        target = call.request.url.path
+        if call.request.url.query:
+            target += "?" + call.request.url.query
+        request = (
+            call.request.method,
+            target,
+            headers.get("date"),
+            headers.get("digest"),
+            call.body or b"",
+        )
+        return await credentials.by_signature(config, rt.cache, headers["authorization"], request)
+    key = headers.get(credentials.KEY_HEADER)
+    if not key:
+        raise Unauthenticated(_("需要消费者凭据：请求头 apikey 或 HMAC 签名"))
+    return credentials.by_key(config, key)
+
+
+def _check_acl(config: Snapshot, call: Call) -> None:
+    allowed = call.route.allow_groups
+    consumer = config.consumers.get(call.consumer or "")
+    if allowed and (consumer is None or not allowed & consumer.groups):
+        raise Forbidden(_("消费者“{c}”不在允许访问该路由的分组中", c=call.consumer))
+
+
+async def _limit(rt: Runtime, config: Snapshot, call: Call) -> None:
+    """Per route, then per consumer: fixed one-minute windows counted in the shared cache."""
+    limits = [(f"gw:route:{call.route.name}", call.route.rate_limit_per_minute)]
+    consumer = config.consumers.get(call.consumer or "")
+    if consumer is not None:
+        limits.append((f"gw:consumer:{consumer.username}", consumer.rate_limit_per_minute))
+    for key, limit in limits:
+        if limit is None:
+            continue
+        decision = await rt.cache.hit(key, limit, 60.0)
+        if not decision.allowed:
+            message = _("超过每分钟 {n} 次的调用限制，请稍后再试", n=limit)
+            raise RateLimited(message, decision.retry_after)
+
+
+# ---------------------------------------------------------------- forwarding
+
+
+async def _forward(rt: Runtime, call: Call) -> Response:
+    candidates = await balancer.targets(rt, call.service)
+    retryable = call.request.method in IDEMPOTENT
+    attempts = 1 + (call.service.retries if retryable else 0)
+    tried: set[str] = set()
+    failure: Problem = NoInstance(_("服务“{s}”当前没有可用的实例", s=call.service.name))
+    for attempt in range(attempts):
+        target = balancer.choose(candidates, tried)
+        if target is None:
+            break
+        tried.add(target.key)
+        last = attempt == attempts - 1
+        try:
+            upstream = await client().send(_upstream_request(call, target), stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            balancer.failed(target)
+            failure = _connect_problem(call, exc)
+            if retryable:
+                continue
+            raise failure from exc
+        except httpx.TimeoutException as exc:
+            balancer.failed(target)
+            raise GatewayTimeout(_("服务“{s}”响应超时", s=call.service.name)) from exc
+        except httpx.TransportError as exc:
+            balancer.failed(target)
+            raise BadGateway(_("与服务“{s}”的连接中断", s=call.service.name)) from exc
+        if upstream.status_code in FAILURE_STATUSES:
+            balancer.failed(target)
+        else:
+            balancer.succeeded(target)
+        if retryable and not last and upstream.status_code in RETRY_STATUSES:
+            await upstream.aclose()
+            continue
+        return _respond(rt, call, upstream)
+    raise failure
+
+
+def _connect_problem(call: Call, exc: Exception) -> Problem:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return GatewayTimeout(_("连接服务“{s}”超时", s=call.service.name))
+    return BadGateway(_("服务“{s}”拒绝连接", s=call.service.name))
+
+
+def _upstream_request(call: Call, target: balancer.Target) -> httpx.Request:
+    request = call.request
+    path = call.path
+    if call.route.strip_prefix and call.route.path_prefix != "/":
+        path = path[len(call.route.path_prefix) :] or "/"
+    url = target.address + path
+    if request.url.query:
+        url += "?" + request.url.query
+    read = call.route.timeout or call.service.read_timeout
+    timeout = httpx.Timeout(read, connect=call.service.connect_timeout)
+    content = call.body if call.body is not None else _stream(request, call.service.max_body_bytes)
+    return client().build_request(
+        request.method, url, headers=_upstream_headers(call), content=content, timeout=timeout
+    )
+
+
+async def _stream(request: Request, limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
+def _upstream_headers(call: Call) -> list[tuple[str, str]]:
+    request = call.request
+    named = {v.strip().lower() for v in request.headers.get("connection", "").split(",")}
+    out = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k not in HOP_BY_HOP
+        and k not in DROPPED
+        and k not in named
+        and not k.startswith("x-consumer-")
+        and not (k == "authorization" and v.lower().startswith("hmac "))
+        and not k.startswith("x-forwarded-")
+        and k != "x-request-id"
+    ]
+    cookies = _foreign_cookies(request.headers.get("cookie", ""))
+    out = [(k, v) for k, v in out if k != "cookie"] + ([("cookie", cookies)] if cookies else [])
+    if call.body is None and "content-length" in request.headers:
+        out.append(("content-length", request.headers["content-length"]))
+    client_ip = request.client.host if request.client else ""
+    earlier = request.headers.get("x-forwarded-for")
+    out.append(("x-forwarded-for", f"{earlier}, {client_ip}" if earlier else client_ip))
+    out.append(("x-forwarded-proto", request.url.scheme))
+    out.append(("x-forwarded-host", request.headers.get("host", "")))
+    out.append(("x-forwarded-prefix", f"{PREFIX}{call.service.name}"))
+    out.append(("x-request-id", context.current().request_id))
+    if call.consumer:
+        out.append(("x-consumer-username", call.consumer))
+    return out
+
+
+def _foreign_cookies(header: str) -> str:
+    """The cookies of the request but Campus's own (its session above all): they are the
+    site's, never an upstream's to see."""
+    kept = [c.strip() for c in header.split(";") if c.strip()]
+    return "; ".join(c for c in kept if not c.startswith(CAMPUS_COOKIES))
+
+
+def _respond(rt: Runtime, call: Call, upstream: httpx.Response) -> Response:
+    seconds = time.perf_counter() - call.started
+    stats.observe(call.route.name, call.label, upstream.status_code, seconds)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            if upstream.is_stream_consumed:  # a response built in memory (a mock transport)
+                yield upstream.content
+                return
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+
+    stats.count(call.route.name, call.label, upstream.status_code, seconds)
+    task = BackgroundTask(stats.flush_soon, rt)
+    response = StreamingResponse(body(), status_code=upstream.status_code, background=task)
+    named = {v.strip().lower() for v in upstream.headers.get("connection", "").split(",")}
+    dropped = HOP_BY_HOP | named | {"x-request-id"}
+    response.raw_headers = [
+        (k.lower(), v)
+        for k, v in upstream.headers.raw
+        if k.decode("latin-1").lower() not in dropped
+    ]
+    return response

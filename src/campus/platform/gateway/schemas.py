@@ -1,0 +1,174 @@
+"""Input and output models of the API center."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campus.kernel.i18n import _
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,58}[a-z0-9]$"
+GROUP_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+METHODS: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+CredentialKind = Literal["key", "hmac"]
+
+
+class ServiceIn(BaseModel):
+    """A gateway service: a registry service name or a fixed upstream URL, not both."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(pattern=NAME_PATTERN, description="服务名，网关地址 /gw/<name>/…")
+    registry_service: str | None = Field(default=None, pattern=NAME_PATTERN)
+    url: str | None = Field(default=None, max_length=255, description="固定上游地址")
+    connect_timeout_ms: int = Field(default=2000, ge=50, le=60_000)
+    read_timeout_ms: int = Field(default=10_000, ge=50, le=300_000)
+    retries: int = Field(default=2, ge=0, le=5)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)
+
+    @field_validator("url")
+    @classmethod
+    def http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(str(_("应为 http:// 或 https:// 开头的地址")))
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def one_upstream(self) -> ServiceIn:
+        if (self.registry_service is None) == (self.url is None):
+            raise ValueError(str(_("注册中心服务名与固定上游地址须填且只填一项")))
+        return self
+
+
+class ServiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    registry_service: str | None
+    url: str | None
+    connect_timeout_ms: int
+    read_timeout_ms: int
+    retries: int
+    max_body_bytes: int
+    created_at: datetime
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(pattern=NAME_PATTERN)
+    service: str = Field(pattern=NAME_PATTERN, description="网关服务名")
+    path_prefix: str = Field(
+        default="/", pattern=r"^/[A-Za-z0-9._~/-]{0,199}$", description="路径前缀，如 /books"
+    )
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
+    strip_prefix: bool = True
+    public: bool = Field(default=False, description="公开：无需消费者凭据")
+    allow_groups: list[str] = Field(default_factory=list, max_length=50)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    timeout_ms: int | None = Field(default=None, ge=50, le=300_000)
+
+    @field_validator("allow_groups")
+    @classmethod
+    def group_names(cls, value: list[str]) -> list[str]:
+        return _groups(value)
+
+    @field_validator("methods")
+    @classmethod
+    def distinct_methods(cls, value: list[Method]) -> list[Method]:
+        return sorted(set(value))
+
+    @field_validator("path_prefix")
+    @classmethod
+    def no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/") or "/"
+
+
+def _groups(value: list[str]) -> list[str]:
+    if any(not re.match(GROUP_PATTERN, group) for group in value):
+        raise ValueError(str(_("分组名应为小写字母开头的字母、数字、下划线或连字符")))
+    return sorted(set(value))
+
+
+class RouteOut(BaseModel):
+    id: int
+    name: str
+    service: str
+    path_prefix: str
+    methods: list[str]
+    strip_prefix: bool
+    public: bool
+    allow_groups: list[str]
+    rate_limit_per_minute: int | None
+    timeout_ms: int | None
+    created_at: datetime
+
+
+class ConsumerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    username: str = Field(pattern=NAME_PATTERN, description="应用名")
+    description: str = Field(default="", max_length=200)
+    groups: list[str] = Field(default_factory=list, max_length=50)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+
+    @field_validator("groups")
+    @classmethod
+    def group_names(cls, value: list[str]) -> list[str]:
+        return _groups(value)
+
+
+class CredentialOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    hint: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ConsumerOut(BaseModel):
+    id: int
+    username: str
+    description: str
+    groups: list[str]
+    rate_limit_per_minute: int | None
+    created_at: datetime
+    credentials: list[CredentialOut]
+
+
+class CredentialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CredentialKind = "key"
+
+
+class CredentialIssued(CredentialOut):
+    """A new credential; its secret is shown only here."""
+
+    consumer: str
+    key: str | None = Field(default=None, description="API 密钥（请求头 apikey），只返回一次")
+    key_id: str | None = Field(default=None, description="HMAC 密钥 id")
+    secret: str | None = Field(default=None, description="HMAC 签名密钥，只返回一次")
+
+
+class MinuteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    minute: datetime
+    route: str
+    consumer: str
+    status_class: str
+    requests: int
+    total_ms: int
+    max_ms: int

@@ -1,0 +1,172 @@
+"""The gateway's configuration as one process holds it: services, routes, consumers and their
+active credentials, read from the database at once and kept until the shared version in the
+cache changes (every write of the admin API sets a new one once it has committed)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campus.kernel.cache import Cache
+from campus.kernel.runtime import Runtime
+from campus.platform.gateway import queries
+
+VERSION_KEY = "gw:config-version"
+MAX_AGE_SECONDS = 30.0  # read afresh at least this often, whatever the version says
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    registry_service: str | None
+    url: str | None
+    connect_timeout: float
+    read_timeout: float
+    retries: int
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    service: str
+    path_prefix: str
+    methods: frozenset[str]
+    strip_prefix: bool
+    public: bool
+    allow_groups: frozenset[str]
+    rate_limit_per_minute: int | None
+    timeout: float | None
+
+    def matches(self, path: str) -> bool:
+        prefix = self.path_prefix
+        return prefix == "/" or path == prefix or path.startswith(prefix + "/")
+
+
+@dataclass(frozen=True)
+class Consumer:
+    username: str
+    groups: frozenset[str]
+    rate_limit_per_minute: int | None
+
+
+@dataclass
+class Snapshot:
+    version: bytes | None
+    loaded_at: float
+    services: dict[str, Service] = field(default_factory=dict)
+    routes: dict[str, list[Route]] = field(default_factory=dict)  # by service, longest first
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # key hash -> consumer
+    hmac: dict[str, tuple[str, str]] = field(default_factory=dict)  # key id -> consumer, secret
+
+    def route_for(self, service: str, path: str, method: str) -> Route | None:
+        for route in self.routes.get(service, ()):
+            if route.matches(path) and method in route.methods:
+                return route
+        return None
+
+
+_held: Snapshot | None = None
+_loading: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}  # one lock, of this loop
+
+
+async def current(rt: Runtime) -> Snapshot:
+    """This process's snapshot, read again when the shared version moved or it got old; one
+    read at a time (the requests arriving meanwhile wait for it rather than read too)."""
+    global _held
+    version = await rt.cache.get(VERSION_KEY)
+    if _fresh(_held, version):
+        assert _held is not None
+        return _held
+    async with _lock():
+        if not _fresh(_held, version):
+            _held = await load(rt, version)
+        assert _held is not None
+        return _held
+
+
+def _lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    if loop not in _loading:
+        _loading.clear()
+        _loading[loop] = asyncio.Lock()
+    return _loading[loop]
+
+
+def _fresh(held: Snapshot | None, version: bytes | None) -> bool:
+    return (
+        held is not None
+        and held.version == version
+        and time.monotonic() - held.loaded_at <= MAX_AGE_SECONDS
+    )
+
+
+async def bump(cache: Cache) -> None:
+    """A new shared version: every process reads the configuration again."""
+    await cache.set(VERSION_KEY, secrets.token_hex(8).encode())
+
+
+def forget() -> None:
+    global _held
+    _held = None
+
+
+async def load(rt: Runtime, version: bytes | None) -> Snapshot:
+    snapshot = Snapshot(version=version, loaded_at=time.monotonic())
+    async with rt.db.read() as session:
+        _fill(snapshot, await _rows(session))  # inside: the rows expire when it ends
+    return snapshot
+
+
+async def _rows(session: AsyncSession) -> tuple[Any, ...]:
+    return (
+        await queries.all_services(session),
+        await queries.list_routes(session),
+        await queries.all_consumers(session),
+        await queries.active_credentials(session),
+    )
+
+
+def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
+    services, routes, consumers, credentials = rows
+    for s in services:
+        snapshot.services[s.name] = Service(
+            s.name,
+            s.registry_service,
+            s.url,
+            s.connect_timeout_ms / 1000,
+            s.read_timeout_ms / 1000,
+            s.retries,
+            s.max_body_bytes,
+        )
+    for r in routes:
+        snapshot.routes.setdefault(r.service, []).append(
+            Route(
+                r.name,
+                r.service,
+                r.path_prefix,
+                frozenset(r.methods),
+                r.strip_prefix,
+                r.public,
+                frozenset(r.allow_groups),
+                r.rate_limit_per_minute,
+                None if r.timeout_ms is None else r.timeout_ms / 1000,
+            )
+        )
+    for listed in snapshot.routes.values():
+        listed.sort(key=lambda route: len(route.path_prefix), reverse=True)
+    for c in consumers:
+        snapshot.consumers[c.username] = Consumer(
+            c.username, frozenset(c.groups), c.rate_limit_per_minute
+        )
+    for credential, username in credentials:
+        if credential.kind == "key":
+            snapshot.keys[credential.key_id] = username
+        elif credential.secret is not None:
+            snapshot.hmac[credential.key_id] = (username, credential.secret)
