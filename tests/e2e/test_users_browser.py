@@ -23,7 +23,7 @@ def test_admin_opens_the_org_tree_and_expands_a_college(page: Page, admin: DemoL
     sign_in(page, admin.login, admin.password)
     # The user center's pages share one drop-down in the main navigation.
     page.get_by_test_id("nav-group").filter(has_text="统一用户中心").click()
-    page.get_by_role("link", name="组织机构").click()
+    page.get_by_test_id("main-nav").get_by_role("link", name="组织机构").click()
     tree = page.get_by_test_id("org-tree")
     expect(tree).to_be_visible()
     college = tree.locator("details[hx-get]").filter(has_text="计算机").first
