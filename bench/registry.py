@@ -92,7 +92,12 @@ async def in_flight(
         while queue:
             method, path, body = queue.pop()
             started = time.perf_counter()
-            response = await http.request(method, path, json=body)
+            try:
+                response = await http.request(method, path, json=body)
+            except httpx.TransportError:  # counted as an error, as a non-2xx answer is
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += 1
+                continue
             latencies.append((time.perf_counter() - started) * 1000)
             errors += not response.is_success
 
@@ -112,10 +117,15 @@ async def heartbeats_for(
         nonlocal errors
         n = offset
         while (started := time.perf_counter()) < deadline:
-            response = await http.put(f"{API}/instances/{ids[n % len(ids)]}/heartbeat")
+            n += concurrency
+            try:
+                response = await http.put(f"{API}/instances/{ids[n % len(ids)]}/heartbeat")
+            except httpx.TransportError:  # counted as an error, as a non-2xx answer is
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += 1
+                continue
             latencies.append((time.perf_counter() - started) * 1000)
             errors += response.status_code != 200
-            n += concurrency
 
     began = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -141,7 +151,9 @@ async def one_death(http: httpx.AsyncClient, n: int) -> float:
 
 
 async def measure(base: str, args: argparse.Namespace) -> Figures:
-    limits = httpx.Limits(max_connections=args.concurrency + 4)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from its side,
+    # so that a request never races a closing connection (the long-polls leave others idle).
+    limits = httpx.Limits(max_connections=args.concurrency + 4, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as admin:
         token = await registry_token(admin)
     headers = {"Authorization": f"Bearer {token}"}
