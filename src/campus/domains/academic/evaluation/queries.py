@@ -166,14 +166,17 @@ def in_scope(principal: Principal | None) -> ColumnElement[bool]:
     )
 
 
+def _open_in_scope(principal: Principal, term_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The term's open sections the reader's evaluation codes reach."""
+    return (Section.term_id == term_id, Section.status == "open", in_scope(principal))
+
+
 async def sections_in_scope(
     session: AsyncSession, principal: Principal, term_id: int
 ) -> list[SectionOut]:
     rows = list(
         await session.scalars(
-            select(Section)
-            .where(Section.term_id == term_id, Section.status == "open", in_scope(principal))
-            .order_by(Section.code)
+            select(Section).where(*_open_in_scope(principal, term_id)).order_by(Section.code)
         )
     )
     return await offering_queries.sections_out(session, rows)
@@ -184,11 +187,7 @@ async def unfinished_students(
 ) -> list[int]:
     """The students with a section in the reader's scope still to evaluate on ``form``."""
     section_ids = list(
-        await session.scalars(
-            select(Section.id).where(
-                Section.term_id == form.term_id, Section.status == "open", in_scope(principal)
-            )
-        )
+        await session.scalars(select(Section.id).where(*_open_in_scope(principal, form.term_id)))
     )
     done: dict[int, set[int]] = defaultdict(set)
     for start in range(0, len(section_ids), 500):
