@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 19:02:27.848730
+Create Date: 2026-11-30 21:54:00.931030
 """
 
 from collections.abc import Sequence
@@ -809,10 +809,16 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=200), nullable=False),
         sa.Column("groups", sa.JSON(), nullable=False),
         sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+        sa.Column("quota_per_day", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=60), nullable=False),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_consumer")),
         sa.UniqueConstraint("username", name=op.f("uq_gw_consumer_username")),
     )
+    with op.batch_alter_table("gw_consumer", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_consumer_owner_id"), ["owner_id"], unique=False)
+
     op.create_table(
         "gw_minute",
         sa.Column(
@@ -841,6 +847,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_gw_minute_minute"), ["minute"], unique=False)
 
     op.create_table(
+        "gw_proposal",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column("url", sa.String(length=255), nullable=False),
+        sa.Column("subscription", sa.String(length=10), nullable=False),
+        sa.Column("docs_url", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column(
+            "proposed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("proposed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("review_note", sa.String(length=300), nullable=False),
+        sa.Column(
+            "reviewed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("reviewed_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_proposal")),
+    )
+    with op.batch_alter_table("gw_proposal", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_proposal_name"), ["name"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_gw_proposal_proposed_by"), ["proposed_by"], unique=False
+        )
+
+    op.create_table(
         "gw_service",
         sa.Column(
             "id",
@@ -855,10 +893,17 @@ def upgrade() -> None:
         sa.Column("read_timeout_ms", sa.Integer(), nullable=False),
         sa.Column("retries", sa.Integer(), nullable=False),
         sa.Column("max_body_bytes", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=500), nullable=False),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("subscription", sa.String(length=10), nullable=False),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_service")),
         sa.UniqueConstraint("name", name=op.f("uq_gw_service_name")),
     )
+    with op.batch_alter_table("gw_service", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_service_owner_id"), ["owner_id"], unique=False)
+
     op.create_table(
         "kernel_task",
         sa.Column(
@@ -2434,6 +2479,52 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("gw_route", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_gw_route_service_id"), ["service_id"], unique=False)
+
+    op.create_table(
+        "gw_subscription",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "consumer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "service_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("note", sa.String(length=300), nullable=False),
+        sa.Column("decision_note", sa.String(length=300), nullable=False),
+        sa.Column(
+            "requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("requested_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("decided_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["consumer_id"],
+            ["gw_consumer.id"],
+            name=op.f("fk_gw_subscription_consumer_id_gw_consumer"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["gw_service.id"], name=op.f("fk_gw_subscription_service_id_gw_service")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_subscription")),
+        sa.UniqueConstraint(
+            "consumer_id", "service_id", name=op.f("uq_gw_subscription_consumer_id_service_id")
+        ),
+    )
+    with op.batch_alter_table("gw_subscription", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_gw_subscription_consumer_id"), ["consumer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_gw_subscription_service_id"), ["service_id"], unique=False
+        )
 
     op.create_table(
         "msg_account_editor",
@@ -4509,6 +4600,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_msg_account_editor_person")
 
     op.drop_table("msg_account_editor")
+    with op.batch_alter_table("gw_subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_subscription_service_id"))
+        batch_op.drop_index(batch_op.f("ix_gw_subscription_consumer_id"))
+
+    op.drop_table("gw_subscription")
     with op.batch_alter_table("gw_route", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_gw_route_service_id"))
 
@@ -4726,11 +4822,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_kernel_task_kind"))
 
     op.drop_table("kernel_task")
+    with op.batch_alter_table("gw_service", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_service_owner_id"))
+
     op.drop_table("gw_service")
+    with op.batch_alter_table("gw_proposal", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_proposal_proposed_by"))
+        batch_op.drop_index(batch_op.f("ix_gw_proposal_name"))
+
+    op.drop_table("gw_proposal")
     with op.batch_alter_table("gw_minute", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_gw_minute_minute"))
 
     op.drop_table("gw_minute")
+    with op.batch_alter_table("gw_consumer", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_consumer_owner_id"))
+
     op.drop_table("gw_consumer")
     with op.batch_alter_table("files_file", schema=None) as batch_op:
         batch_op.drop_index("ix_files_file_unbound_created")

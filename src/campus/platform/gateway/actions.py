@@ -30,11 +30,13 @@ from campus.platform.gateway.schemas import (
     CredentialIn,
     CredentialIssued,
     CredentialOut,
+    LimitsIn,
     RouteIn,
     RouteOut,
     ServiceIn,
     ServiceOut,
 )
+from campus.platform.users import service as users
 
 KEY_PREFIX = "gwk_"  # every API key starts so
 HMAC_PREFIX = "gwh_"  # every HMAC key id starts so
@@ -44,7 +46,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _changed(session: AsyncSession, cache: Cache) -> None:
+def changed(session: AsyncSession, cache: Cache) -> None:
+    """Once the transaction commits, every gateway process reads the configuration again."""
+
     async def bump() -> None:
         await snapshot.bump(cache)
 
@@ -57,13 +61,15 @@ def _changed(session: AsyncSession, cache: Cache) -> None:
 async def do_create_service(session: AsyncSession, cache: Cache, body: ServiceIn) -> ServiceOut:
     if await queries.find_service(session, body.name) is not None:
         raise Conflict.on("name", _("网关服务“{name}”已存在", name=body.name))
+    if body.owner_id is not None and await users.get_person_ref(session, body.owner_id) is None:
+        raise InvalidInput.on("owner_id", _("人员 {id} 不存在", id=body.owner_id))
     service = GatewayService(**body.model_dump(), created_at=clock.now())
     session.add(service)
     await session.flush()
     after = body.model_dump()
     audit.record(session, "gateway.service.create", "gw_service", service.id, after=after)
     await emit(session, events.SERVICE_CREATED, events.EntityChanged(id=service.id, name=body.name))
-    _changed(session, cache)
+    changed(session, cache)
     return ServiceOut.model_validate(service)
 
 
@@ -77,7 +83,7 @@ async def do_delete_service(session: AsyncSession, cache: Cache, name: str) -> N
     await session.delete(service)
     audit.record(session, "gateway.service.delete", "gw_service", service.id, before={"name": name})
     await emit(session, events.SERVICE_DELETED, events.EntityChanged(id=service.id, name=name))
-    _changed(session, cache)
+    changed(session, cache)
 
 
 # ---------------------------------------------------------------- routes
@@ -105,7 +111,7 @@ async def do_create_route(session: AsyncSession, cache: Cache, body: RouteIn) ->
     await session.flush()
     audit.record(session, "gateway.route.create", "gw_route", route.id, after=body.model_dump())
     await emit(session, events.ROUTE_CREATED, events.EntityChanged(id=route.id, name=body.name))
-    _changed(session, cache)
+    changed(session, cache)
     return queries.route_out(route, service.name)
 
 
@@ -116,7 +122,7 @@ async def do_delete_route(session: AsyncSession, cache: Cache, name: str) -> Non
     await session.delete(route)
     audit.record(session, "gateway.route.delete", "gw_route", route.id, before={"name": name})
     await emit(session, events.ROUTE_DELETED, events.EntityChanged(id=route.id, name=name))
-    _changed(session, cache)
+    changed(session, cache)
 
 
 # ---------------------------------------------------------------- consumers and credentials
@@ -132,8 +138,28 @@ async def do_create_consumer(session: AsyncSession, cache: Cache, body: Consumer
     audit.record(session, "gateway.consumer.create", "gw_consumer", consumer.id, after=after)
     payload = events.EntityChanged(id=consumer.id, name=body.username)
     await emit(session, events.CONSUMER_CREATED, payload)
-    _changed(session, cache)
+    changed(session, cache)
     return queries.consumer_out(consumer, [])
+
+
+async def do_set_limits(
+    session: AsyncSession, cache: Cache, username: str, body: LimitsIn
+) -> ConsumerOut:
+    consumer = await queries.get_consumer(session, username)
+    before = {
+        "rate_limit_per_minute": consumer.rate_limit_per_minute,
+        "quota_per_day": consumer.quota_per_day,
+    }
+    consumer.rate_limit_per_minute = body.rate_limit_per_minute
+    consumer.quota_per_day = body.quota_per_day
+    after = body.model_dump()
+    audit.record(
+        session, "gateway.consumer.limits", "gw_consumer", consumer.id, before=before, after=after
+    )
+    payload = events.EntityChanged(id=consumer.id, name=username)
+    await emit(session, events.CONSUMER_LIMITS_CHANGED, payload)
+    changed(session, cache)
+    return await queries.consumer_detail(session, consumer)
 
 
 def _new_secret(kind: str) -> tuple[str, str, str | None, dict[str, Any]]:
@@ -168,7 +194,7 @@ async def do_issue_credential(
         credential_id=credential.id, consumer=username, kind=body.kind
     )
     await emit(session, events.CREDENTIAL_ISSUED, payload)
-    _changed(session, cache)
+    changed(session, cache)
     out = CredentialOut.model_validate(credential).model_dump()
     return CredentialIssued(**out, consumer=username, **shown)
 
@@ -190,5 +216,5 @@ async def do_revoke_credential(
         credential_id=credential.id, consumer=consumer.username, kind=credential.kind
     )
     await emit(session, events.CREDENTIAL_REVOKED, payload)
-    _changed(session, cache)
+    changed(session, cache)
     return CredentialOut.model_validate(credential)

@@ -22,3 +22,37 @@ class CredentialChanged(BaseModel):
     credential_id: int
     consumer: str
     kind: str
+
+
+# The developer platform.
+APP_CREATED = "gateway.app.created"
+SUBSCRIPTION_REQUESTED = "gateway.subscription.requested"
+SUBSCRIPTION_DECIDED = "gateway.subscription.decided"
+SUBSCRIPTION_CANCELLED = "gateway.subscription.cancelled"
+PROPOSAL_SUBMITTED = "gateway.proposal.submitted"
+PROPOSAL_REVIEWED = "gateway.proposal.reviewed"
+CONSUMER_LIMITS_CHANGED = "gateway.consumer.limits_changed"
+
+
+class AppCreated(BaseModel):
+    id: int
+    username: str
+    owner_id: int
+
+
+class SubscriptionChanged(BaseModel):
+    """``status`` is the subscription's new one: pending, approved, rejected or cancelled."""
+
+    id: int
+    app: str
+    service: str
+    status: str
+
+
+class ProposalChanged(BaseModel):
+    """``status``: pending, approved (the service now exists) or rejected."""
+
+    id: int
+    name: str
+    status: str
+    proposed_by: int

@@ -3,6 +3,14 @@ so that a production site can put Kong in front with the same services, routes, 
 plugins. Deterministic: every list is sorted and the YAML is written with sorted keys, so the same
 configuration gives the same bytes. Every entity carries the given tag.
 
+A service offered on the developer platform (subscription ``open`` or ``approval``) admits only
+subscribed consumers: its Kong service carries an ``acl`` allowing ``subscriber:<service>``, the
+group every consumer with an approved subscription to it is given. A route of such a service
+with its own groups needs both; Kong's route plugin replaces the service's, so that route's
+``acl`` allows ``<group>:<service>``, given to a subscribed consumer for each of its groups
+(group names never contain ``:``). A consumer's daily quota is the ``day`` limit of its
+``rate-limiting`` plugin (Kong counts days in UTC, the gateway in campus time).
+
 Credentials are not exported: API keys are stored only as hashes, and secrets do not belong in a
 configuration file; consumers get new credentials in Kong (or through its admin API).
 """
@@ -29,13 +37,16 @@ async def export(rt: Runtime, tag: str) -> str:
         services = await queries.list_services(session)
         routes = await queries.list_routes(session)
         consumers = await queries.list_consumers(session)
+        subscribed: dict[str, set[str]] = {}
+        for username, service in await queries.approved_subscriptions(session):
+            subscribed.setdefault(username, set()).add(service)
     upstreams = [
         await _upstream(rt, s.registry_service, tag) for s in services if s.registry_service
     ]
     document: Entity = {
         "_format_version": "3.0",
         "services": _services(services, routes, tag),
-        "consumers": [_consumer(c, tag) for c in consumers],
+        "consumers": [_consumer(c, subscribed.get(c.username, set()), tag) for c in consumers],
         "upstreams": sorted(upstreams, key=lambda u: str(u["name"])),
     }
     return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
@@ -66,7 +77,7 @@ def _service(
         "write_timeout": service.read_timeout_ms,
         "retries": service.retries,
         "tags": [tag],
-        "routes": sorted((_route(service.name, r, tag) for r in routes), key=lambda r: r["name"]),
+        "routes": sorted((_route(service, r, tag) for r in routes), key=lambda r: r["name"]),
         "plugins": [
             _plugin(
                 "request-size-limiting",
@@ -75,6 +86,10 @@ def _service(
             )
         ],
     }
+    if service.subscription != "none":
+        allow = {"allow": [subscriber_group(service.name)], "hide_groups_header": False}
+        entity["plugins"].append(_plugin("acl", allow, tag))
+        entity["plugins"].sort(key=lambda p: str(p["name"]))
     if service.url is not None:
         parts = urlsplit(service.url)
         entity["url"] = f"{parts.scheme}://{parts.netloc}{path or parts.path or ''}"
@@ -85,7 +100,12 @@ def _service(
     return entity
 
 
-def _route(service: str, route: RouteOut, tag: str) -> Entity:
+def subscriber_group(service: str) -> str:
+    return f"subscriber:{service}"
+
+
+def _route(offered: ServiceOut, route: RouteOut, tag: str) -> Entity:
+    service = offered.name
     prefix = "" if route.path_prefix == "/" else route.path_prefix
     plugins: list[Entity] = []
     if not route.public:
@@ -106,9 +126,10 @@ def _route(service: str, route: RouteOut, tag: str) -> Entity:
             ),
         ]
     if route.allow_groups:
-        plugins.append(
-            _plugin("acl", {"allow": route.allow_groups, "hide_groups_header": False}, tag)
-        )
+        allow = route.allow_groups
+        if offered.subscription != "none":  # a group *and* the subscription
+            allow = sorted(f"{group}:{service}" for group in allow)
+        plugins.append(_plugin("acl", {"allow": allow, "hide_groups_header": False}, tag))
     if route.rate_limit_per_minute:
         limit = {"minute": route.rate_limit_per_minute, "limit_by": "service", "policy": "local"}
         plugins.append(_plugin("rate-limiting", limit, tag))
@@ -123,19 +144,24 @@ def _route(service: str, route: RouteOut, tag: str) -> Entity:
     }
 
 
-def _consumer(consumer: ConsumerOut, tag: str) -> Entity:
+def _consumer(consumer: ConsumerOut, subscriptions: set[str], tag: str) -> Entity:
+    groups = set(consumer.groups)
+    for service in subscriptions:
+        groups.add(subscriber_group(service))
+        groups.update(f"{group}:{service}" for group in consumer.groups)
     entity: Entity = {
         "username": consumer.username,
         "tags": [tag],
-        "acls": [{"group": g, "tags": [tag]} for g in consumer.groups],
+        "acls": [{"group": g, "tags": [tag]} for g in sorted(groups)],
         "plugins": [],
     }
+    limit: Entity = {}
     if consumer.rate_limit_per_minute:
-        limit = {
-            "minute": consumer.rate_limit_per_minute,
-            "limit_by": "consumer",
-            "policy": "local",
-        }
+        limit["minute"] = consumer.rate_limit_per_minute
+    if consumer.quota_per_day:
+        limit["day"] = consumer.quota_per_day
+    if limit:
+        limit.update(limit_by="consumer", policy="local")
         entity["plugins"].append(_plugin("rate-limiting", limit, tag))
     return entity
 

@@ -25,6 +25,13 @@ class GatewayService(Base):
     read_timeout_ms: Mapped[int] = mapped_column(Integer)
     retries: Mapped[int] = mapped_column(Integer)
     max_body_bytes: Mapped[int] = mapped_column(Integer)
+    # The developer platform's view: what it is called there, who answers for it (and decides
+    # subscriptions), and whether apps must subscribe: "none" (not offered there; any consumer
+    # the routes admit), "open" (subscribed at once) or "approval" (the owner decides).
+    title: Mapped[str] = mapped_column(String(100), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    subscription: Mapped[str] = mapped_column(String(10), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -55,6 +62,10 @@ class GatewayConsumer(Base):
     description: Mapped[str] = mapped_column(String(200))
     groups: Mapped[list[str]] = mapped_column(JSON)
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quota_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # An app of the developer platform: its display name and the developer who owns it.
+    title: Mapped[str] = mapped_column(String(60), default="")
+    owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -88,3 +99,43 @@ class GatewayMinute(Base):
     requests: Mapped[int] = mapped_column(Integer)
     total_ms: Mapped[int] = mapped_column(BigId)
     max_ms: Mapped[int] = mapped_column(Integer)
+
+
+class GatewaySubscription(Base):
+    """An app's subscription to a service offered on the developer platform; one row per pair,
+    re-requested after a rejection or a cancellation."""
+
+    __tablename__ = "gw_subscription"
+    __table_args__ = (UniqueConstraint("consumer_id", "service_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    consumer_id: Mapped[int] = mapped_column(BigId, ForeignKey("gw_consumer.id"), index=True)
+    service_id: Mapped[int] = mapped_column(BigId, ForeignKey("gw_service.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # pending|approved|rejected|cancelled
+    note: Mapped[str] = mapped_column(String(300))  # what the developer wants it for
+    decision_note: Mapped[str] = mapped_column(String(300), default="")
+    requested_by: Mapped[int] = mapped_column(BigId)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class GatewayProposal(Base):
+    """A service a developer (a vendor, a department) asks to publish through the gateway,
+    reviewed by the gateway's administrators before it exists."""
+
+    __tablename__ = "gw_proposal"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str] = mapped_column(String(255))
+    subscription: Mapped[str] = mapped_column(String(10))  # open|approval
+    docs_url: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10))  # pending|approved|rejected
+    proposed_by: Mapped[int] = mapped_column(BigId, index=True)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review_note: Mapped[str] = mapped_column(String(300), default="")
+    reviewed_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

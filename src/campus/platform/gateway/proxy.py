@@ -13,13 +13,14 @@ import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import httpx
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
-from campus.kernel import context
+from campus.kernel import clock, context
 from campus.kernel.deps import get_runtime
 from campus.kernel.errors import (
     Forbidden,
@@ -140,6 +141,8 @@ async def gateway(service: str, path: str, request: Request) -> Response:
         call.started = started
         return await _forward(rt, call)
     except Problem as problem:
+        # A refusal on the way in counts under the route and consumer found so far.
+        call = call or getattr(request.state, "gateway_call", None)
         return _refusal(rt, request, call, problem, started)
 
 
@@ -167,6 +170,7 @@ async def _admit(rt: Runtime, request: Request, name: str, path: str) -> Call:
     if service is None or route is None:
         raise NotFound(_("网关上没有与“{m} {p}”匹配的路由", m=request.method, p=request.url.path))
     call = Call(request, service, route, path)
+    request.state.gateway_call = call
     _check_length(request, service)
     signed = request.headers.get("authorization", "").lower().startswith("hmac ")
     if request.method in IDEMPOTENT or signed:
@@ -174,7 +178,9 @@ async def _admit(rt: Runtime, request: Request, name: str, path: str) -> Call:
     if not route.public:
         call.consumer = await _identify(rt, config, call, signed)
         _check_acl(config, call)
+        _check_subscription(config, call)
     await _limit(rt, config, call)
+    await _check_quota(rt, config, call)
     return call
 
 
@@ -226,6 +232,44 @@ def _check_acl(config: Snapshot, call: Call) -> None:
     consumer = config.consumers.get(call.consumer or "")
     if allowed and (consumer is None or not allowed & consumer.groups):
         raise Forbidden(_("消费者“{c}”不在允许访问该路由的分组中", c=call.consumer))
+
+
+def _check_subscription(config: Snapshot, call: Call) -> None:
+    """A service offered on the developer platform admits only the apps subscribed to it."""
+    if call.service.subscription == "none":
+        return
+    consumer = config.consumers.get(call.consumer or "")
+    if consumer is None or call.service.name not in consumer.subscriptions:
+        raise Forbidden(
+            _("应用“{c}”未订阅服务“{s}”，或订阅尚未获批", c=call.consumer, s=call.service.name)
+        )
+
+
+async def _check_quota(rt: Runtime, config: Snapshot, call: Call) -> None:
+    """The consumer's calls of the campus day, counted in the shared cache (exact across
+    gateway processes with Redis)."""
+    consumer = config.consumers.get(call.consumer or "")
+    if consumer is None or consumer.quota_per_day is None:
+        return
+    used = await rt.cache.incr(quota_key(consumer.username), 1, ttl=QUOTA_KEY_TTL)
+    if used > consumer.quota_per_day:
+        tomorrow = clock.start_of_day(clock.today() + timedelta(days=1))
+        message = _("已用完每日 {n} 次的调用配额，明日零点恢复", n=consumer.quota_per_day)
+        raise RateLimited(message, (tomorrow - clock.now()).total_seconds())
+
+
+QUOTA_KEY_TTL = 2 * 86400.0
+
+
+def quota_key(username: str, day: date | None = None) -> str:
+    return f"gw:quota:{username}:{(day or clock.today()).isoformat()}"
+
+
+async def used_today(rt: Runtime, username: str) -> int:
+    """Calls counted against the consumer's quota today: those that passed the credential,
+    ACL and subscription checks (including any the quota then refused)."""
+    value = await rt.cache.get(quota_key(username))
+    return int(value) if value else 0
 
 
 async def _limit(rt: Runtime, config: Snapshot, call: Call) -> None:

@@ -15,6 +15,7 @@ from campus.platform.gateway.models import (
     GatewayMinute,
     GatewayRoute,
     GatewayService,
+    GatewaySubscription,
 )
 from campus.platform.gateway.schemas import (
     ConsumerOut,
@@ -90,6 +91,15 @@ async def list_consumers(session: AsyncSession) -> list[ConsumerOut]:
     return [consumer_out(c, by_consumer.get(c.id, [])) for c in consumers]
 
 
+async def consumer_detail(session: AsyncSession, consumer: GatewayConsumer) -> ConsumerOut:
+    credentials = await session.scalars(
+        select(GatewayCredential)
+        .where(GatewayCredential.consumer_id == consumer.id)
+        .order_by(GatewayCredential.id)
+    )
+    return consumer_out(consumer, [CredentialOut.model_validate(c) for c in credentials])
+
+
 def consumer_out(consumer: GatewayConsumer, credentials: list[CredentialOut]) -> ConsumerOut:
     return ConsumerOut(
         id=consumer.id,
@@ -97,6 +107,9 @@ def consumer_out(consumer: GatewayConsumer, credentials: list[CredentialOut]) ->
         description=consumer.description,
         groups=list(consumer.groups),
         rate_limit_per_minute=consumer.rate_limit_per_minute,
+        quota_per_day=consumer.quota_per_day,
+        title=consumer.title,
+        owner_id=consumer.owner_id,
         created_at=consumer.created_at,
         credentials=credentials,
     )
@@ -113,6 +126,17 @@ async def active_credentials(session: AsyncSession) -> list[tuple[GatewayCredent
 
 async def all_consumers(session: AsyncSession) -> list[GatewayConsumer]:
     return list(await session.scalars(select(GatewayConsumer).order_by(GatewayConsumer.username)))
+
+
+async def approved_subscriptions(session: AsyncSession) -> list[tuple[str, str]]:
+    """(consumer username, service name) of every approved subscription."""
+    rows = await session.execute(
+        select(GatewayConsumer.username, GatewayService.name)
+        .join(GatewaySubscription, GatewaySubscription.consumer_id == GatewayConsumer.id)
+        .join(GatewayService, GatewayService.id == GatewaySubscription.service_id)
+        .where(GatewaySubscription.status == "approved")
+    )
+    return [(username, service) for username, service in rows.all()]
 
 
 async def all_services(session: AsyncSession) -> list[GatewayService]:

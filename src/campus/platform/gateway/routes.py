@@ -20,6 +20,7 @@ from campus.platform.gateway.schemas import (
     CredentialIn,
     CredentialIssued,
     CredentialOut,
+    LimitsIn,
     MinuteOut,
     RouteIn,
     RouteOut,
@@ -84,6 +85,18 @@ async def list_consumers(session: ReadSessionDep) -> list[ConsumerOut]:
 )
 async def create_consumer(body: ConsumerIn, session: SessionDep, rt: RuntimeDep) -> ConsumerOut:
     return await actions.do_create_consumer(session, rt.cache, body)
+
+
+@router.put(
+    "/consumers/{username}/limits",
+    response_model=ConsumerOut,
+    dependencies=[require(MANAGE)],
+    summary="调整消费者的每分钟限流与每日配额（null 为不限）",
+)
+async def set_limits(
+    username: str, body: LimitsIn, session: SessionDep, rt: RuntimeDep
+) -> ConsumerOut:
+    return await actions.do_set_limits(session, rt.cache, username, body)
 
 
 @router.post(

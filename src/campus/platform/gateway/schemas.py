@@ -16,6 +16,9 @@ GROUP_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 METHODS: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 CredentialKind = Literal["key", "hmac"]
+# How apps reach a service on the developer platform (see models.GatewayService).
+SubscriptionMode = Literal["none", "open", "approval"]
+OfferedMode = Literal["open", "approval"]
 
 
 class ServiceIn(BaseModel):
@@ -30,22 +33,34 @@ class ServiceIn(BaseModel):
     read_timeout_ms: int = Field(default=10_000, ge=50, le=300_000)
     retries: int = Field(default=2, ge=0, le=5)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=100 * 1024 * 1024)
+    title: str = Field(default="", max_length=100, description="在开发平台上显示的名称")
+    description: str = Field(default="", max_length=500)
+    owner_id: int | None = Field(default=None, ge=1, description="负责人（审批订阅）的人员 id")
+    subscription: SubscriptionMode = Field(
+        default="none", description="none 不上架；open 订阅即用；approval 订阅需负责人审批"
+    )
 
     @field_validator("url")
     @classmethod
     def http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(str(_("应为 http:// 或 https:// 开头的地址")))
-        return value.rstrip("/")
+        return _http_url(value)
 
     @model_validator(mode="after")
     def one_upstream(self) -> ServiceIn:
         if (self.registry_service is None) == (self.url is None):
             raise ValueError(str(_("注册中心服务名与固定上游地址须填且只填一项")))
+        if self.subscription == "approval" and self.owner_id is None:
+            raise ValueError(str(_("订阅需审批的服务须指定负责人")))
         return self
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(str(_("应为 http:// 或 https:// 开头的地址")))
+    return value.rstrip("/")
 
 
 class ServiceOut(BaseModel):
@@ -59,6 +74,10 @@ class ServiceOut(BaseModel):
     read_timeout_ms: int
     retries: int
     max_body_bytes: int
+    title: str
+    description: str
+    owner_id: int | None
+    subscription: str
     created_at: datetime
 
 
@@ -120,6 +139,7 @@ class ConsumerIn(BaseModel):
     description: str = Field(default="", max_length=200)
     groups: list[str] = Field(default_factory=list, max_length=50)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    quota_per_day: int | None = Field(default=None, ge=1, le=100_000_000, description="每日配额")
 
     @field_validator("groups")
     @classmethod
@@ -143,6 +163,9 @@ class ConsumerOut(BaseModel):
     description: str
     groups: list[str]
     rate_limit_per_minute: int | None
+    quota_per_day: int | None
+    title: str
+    owner_id: int | None
     created_at: datetime
     credentials: list[CredentialOut]
 
@@ -172,3 +195,138 @@ class MinuteOut(BaseModel):
     requests: int
     total_ms: int
     max_ms: int
+
+
+class LimitsIn(BaseModel):
+    """An administrator's change of a consumer's limits (null lifts one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    quota_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+
+
+# ---------------------------------------------------------------- the developer platform
+
+
+class AppIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=60, description="应用名称")
+    description: str = Field(default="", max_length=200, description="用途说明")
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    service: str = Field(pattern=NAME_PATTERN, description="网关服务名")
+    note: str = Field(default="", max_length=300, description="用途说明（需审批的服务必填）")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    approve: bool
+    note: str = Field(default="", max_length=300, description="意见（驳回时必填）")
+
+    @model_validator(mode="after")
+    def reason_for_refusal(self) -> DecisionIn:
+        if not self.approve and not self.note:
+            raise ValueError(str(_("驳回时请写明理由")))
+        return self
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    app_id: int
+    app: str  # the consumer's username
+    app_title: str
+    service: str
+    service_title: str
+    status: str
+    note: str
+    decision_note: str
+    requested_by: int
+    requested_at: datetime
+    decided_at: datetime | None
+
+
+class AppOut(BaseModel):
+    id: int
+    username: str
+    title: str
+    description: str
+    owner_id: int | None
+    rate_limit_per_minute: int | None
+    quota_per_day: int | None
+    created_at: datetime
+    credentials: list[CredentialOut]
+    subscriptions: list[SubscriptionOut]
+
+
+class OfferedServiceOut(BaseModel):
+    """A service as the developer platform offers it."""
+
+    name: str
+    title: str
+    description: str
+    subscription: str
+    owner_id: int | None
+    owner_name: str | None
+    routes: list[RouteOut]
+
+
+class ProposalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(pattern=NAME_PATTERN, description="服务名，上线后为 /gw/<name>/…")
+    title: str = Field(min_length=1, max_length=100)
+    description: str = Field(min_length=1, max_length=500)
+    url: str = Field(max_length=255, description="上游地址")
+    subscription: OfferedMode = "approval"
+    docs_url: str = Field(default="", max_length=255, description="接口文档（OpenAPI）地址")
+
+    @field_validator("url")
+    @classmethod
+    def http_url(cls, value: str) -> str:
+        return _http_url(value) or ""
+
+    @field_validator("docs_url")
+    @classmethod
+    def optional_http_url(cls, value: str) -> str:
+        return (_http_url(value) or "") if value else ""
+
+
+class ProposalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    title: str
+    description: str
+    url: str
+    subscription: str
+    docs_url: str
+    status: str
+    proposed_by: int
+    proposed_at: datetime
+    review_note: str
+    reviewed_at: datetime | None
+
+
+class UsageDay(BaseModel):
+    day: str  # YYYY-MM-DD, campus time
+    ok: int  # 1xx-3xx
+    client_errors: int
+    server_errors: int
+    average_ms: float | None
+
+
+class UsageOut(BaseModel):
+    """An app's calls as the gateway's request log has them, and today's quota."""
+
+    days: list[UsageDay]
+    by_route: dict[str, int]
+    quota_per_day: int | None
+    used_today: int
+    rate_limit_per_minute: int | None

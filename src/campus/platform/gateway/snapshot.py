@@ -29,6 +29,7 @@ class Service:
     read_timeout: float
     retries: int
     max_body_bytes: int
+    subscription: str = "none"  # "open"/"approval": only subscribed apps get through
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Consumer:
     username: str
     groups: frozenset[str]
     rate_limit_per_minute: int | None
+    quota_per_day: int | None = None
+    subscriptions: frozenset[str] = frozenset()  # services, approved
 
 
 @dataclass
@@ -130,11 +133,12 @@ async def _rows(session: AsyncSession) -> tuple[Any, ...]:
         await queries.list_routes(session),
         await queries.all_consumers(session),
         await queries.active_credentials(session),
+        await queries.approved_subscriptions(session),
     )
 
 
 def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
-    services, routes, consumers, credentials = rows
+    services, routes, consumers, credentials, subscriptions = rows
     for s in services:
         snapshot.services[s.name] = Service(
             s.name,
@@ -144,6 +148,7 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
             s.read_timeout_ms / 1000,
             s.retries,
             s.max_body_bytes,
+            s.subscription,
         )
     for r in routes:
         snapshot.routes.setdefault(r.service, []).append(
@@ -161,9 +166,16 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
         )
     for listed in snapshot.routes.values():
         listed.sort(key=lambda route: len(route.path_prefix), reverse=True)
+    subscribed: dict[str, set[str]] = {}
+    for username, service in subscriptions:
+        subscribed.setdefault(username, set()).add(service)
     for c in consumers:
         snapshot.consumers[c.username] = Consumer(
-            c.username, frozenset(c.groups), c.rate_limit_per_minute
+            c.username,
+            frozenset(c.groups),
+            c.rate_limit_per_minute,
+            c.quota_per_day,
+            frozenset(subscribed.get(c.username, ())),
         )
     for credential, username in credentials:
         if credential.kind == "key":
