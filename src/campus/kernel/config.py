@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         default=None, description="The registry token (crg_…) this process registers with"
     )
     registry_namespace: str = Field(default="prod", description="Namespace registered in")
+    gateway_token_check: Literal["local", "introspect"] = Field(
+        default="local",
+        description="How the API gateway checks OAuth bearer tokens: local (signature and "
+        "expiry against the published keys) or introspect (the identity center's database, "
+        "so that a revoked token is refused at once)",
+    )
 
     @property
     def is_sqlite(self) -> bool:

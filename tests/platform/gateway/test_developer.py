@@ -5,6 +5,7 @@ propose services that administrators review. Bad input changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from campus.kernel import clock
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from campus.platform.gateway import service as gateway
@@ -377,3 +379,90 @@ async def test_kong_export_requires_the_subscription_as_the_gateway_does(
     assert consumers[outsider["username"]]["acls"] == []
     limits = consumers[app["username"]]["plugins"][0]["config"]
     assert (limits["minute"], limits["day"]) == (60, 500)
+
+
+async def token_for(caller: httpx.AsyncClient, client_id: str, secret: str) -> str:
+    response = await caller.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def test_an_app_calls_with_an_oauth_bearer_token(
+    setup: Setup,
+    upstreams: Upstreams,
+    dev: httpx.AsyncClient,
+    caller: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    db: Runtime,
+) -> None:
+    service = await offered(setup, upstreams, "open")
+    app = await new_app(dev)
+    await dev.post(f"{GW}/apps/{app['id']}/subscriptions", json={"service": service})
+    registered = await dev.post(f"{GW}/apps/{app['id']}/oauth-client")
+    assert registered.status_code == 201, registered.text
+    client = registered.json()
+    assert client["client_id"] == app["username"] and client["token_endpoint"] == "/oauth/token"
+    assert (await dev.post(f"{GW}/apps/{app['id']}/oauth-client")).status_code == 409
+    token = await token_for(caller, client["client_id"], client["client_secret"])
+
+    answer = await caller.get(f"/gw/{service}/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    seen = answer.json()["headers"]
+    assert seen["x-consumer-username"] == app["username"]
+    assert "authorization" not in seen  # the gateway's credential stays at the gateway
+
+    for bad in ("not-a-token", token[:-4] + "AAAA"):
+        refused = await caller.get(f"/gw/{service}/me", headers={"Authorization": f"Bearer {bad}"})
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+
+    # A token issued two hours ago has expired.
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() - timedelta(hours=2))
+    old = await token_for(caller, client["client_id"], client["client_secret"])
+    monkeypatch.setattr(clock, "now", real_now)
+    expired = await caller.get(f"/gw/{service}/me", headers={"Authorization": f"Bearer {old}"})
+    assert expired.status_code == 401
+
+    # Revoked: still accepted by local verification until it expires, refused by introspection.
+    revoked = await caller.post(
+        "/oauth/revoke",
+        data={"token": token},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert revoked.status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await caller.get(f"/gw/{service}/me", headers=bearer)).status_code == 200
+    monkeypatch.setattr(db.settings, "gateway_token_check", "introspect")
+    assert (await caller.get(f"/gw/{service}/me", headers=bearer)).status_code == 401
+    fresh = await token_for(caller, client["client_id"], client["client_secret"])
+    fresh_bearer = {"Authorization": f"Bearer {fresh}"}
+    assert (await caller.get(f"/gw/{service}/me", headers=fresh_bearer)).status_code == 200
+
+
+async def test_a_token_of_an_unbound_client_is_refused(
+    setup: Setup, upstreams: Upstreams, admin: httpx.AsyncClient, caller: httpx.AsyncClient
+) -> None:
+    service = await offered(setup, upstreams, "none")
+    made = await admin.post(
+        "/api/v1/auth/oidc/clients",
+        json={
+            "name": "未绑定的系统",
+            "grant_types": ["client_credentials"],
+            "allowed_scopes": [],
+        },
+    )
+    assert made.status_code == 201, made.text
+    token = await token_for(caller, made.json()["client_id"], made.json()["client_secret"])
+    refused = await caller.get(f"/gw/{service}/x", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401 and "没有绑定" in refused.json()["detail"]
+
+    consumer = await setup.consumer()
+    bound = await admin.post(f"{GW}/consumers/{consumer['username']}/oauth-client")
+    assert bound.status_code == 201
+    token = await token_for(caller, bound.json()["client_id"], bound.json()["client_secret"])
+    answer = await caller.get(f"/gw/{service}/x", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json()["headers"]["x-consumer-username"] == consumer["username"]

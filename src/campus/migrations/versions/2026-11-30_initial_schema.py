@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 21:54:00.931030
+Create Date: 2026-11-30 22:22:13.106826
 """
 
 from collections.abc import Sequence
@@ -812,8 +812,10 @@ def upgrade() -> None:
         sa.Column("quota_per_day", sa.Integer(), nullable=True),
         sa.Column("title", sa.String(length=60), nullable=False),
         sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("oauth_client_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_consumer")),
+        sa.UniqueConstraint("oauth_client_id", name=op.f("uq_gw_consumer_oauth_client_id")),
         sa.UniqueConstraint("username", name=op.f("uq_gw_consumer_username")),
     )
     with op.batch_alter_table("gw_consumer", schema=None) as batch_op:

@@ -17,6 +17,7 @@ from campus.kernel.db import after_commit
 from campus.kernel.errors import Conflict, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
+from campus.platform.auth.oidc import service as oidc
 from campus.platform.gateway import events, queries, snapshot
 from campus.platform.gateway.models import (
     GatewayConsumer,
@@ -31,6 +32,7 @@ from campus.platform.gateway.schemas import (
     CredentialIssued,
     CredentialOut,
     LimitsIn,
+    OAuthClientIssued,
     RouteIn,
     RouteOut,
     ServiceIn,
@@ -160,6 +162,27 @@ async def do_set_limits(
     await emit(session, events.CONSUMER_LIMITS_CHANGED, payload)
     changed(session, cache)
     return await queries.consumer_detail(session, consumer)
+
+
+async def do_bind_oauth_client(
+    session: AsyncSession, cache: Cache, username: str, name: str
+) -> OAuthClientIssued:
+    """Register a client-credentials client at the identity center for the consumer (its id
+    is the consumer's username) and bind it: its bearer tokens then identify the consumer."""
+    consumer = await queries.get_consumer(session, username)
+    if consumer.oauth_client_id is not None:
+        raise Conflict(_("消费者“{name}”已有 OAuth 客户端", name=username))
+    description = f"API 网关消费者 {username}"
+    secret = await oidc.register_machine_client(session, username, name, description)
+    consumer.oauth_client_id = username
+    after = {"consumer": username, "client_id": username}
+    audit.record(session, "gateway.consumer.oauth_client", "gw_consumer", consumer.id, after=after)
+    payload = events.EntityChanged(id=consumer.id, name=username)
+    await emit(session, events.CONSUMER_OAUTH_BOUND, payload)
+    changed(session, cache)
+    return OAuthClientIssued(
+        client_id=username, client_secret=secret, token_endpoint=oidc.TOKEN_PATH
+    )
 
 
 def _new_secret(kind: str) -> tuple[str, str, str | None, dict[str, Any]]:

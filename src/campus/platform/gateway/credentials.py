@@ -1,5 +1,6 @@
-"""Who is calling: an API key (header ``apikey``) or an HMAC signature (``Authorization: hmac
-…``, Kong's format), against this process's configuration snapshot.
+"""Who is calling: an API key (header ``apikey``), an HMAC signature (``Authorization: hmac
+…``, Kong's format) or an OAuth 2 bearer token from the identity center (``Authorization:
+Bearer …``, its client bound to a consumer), against this process's configuration snapshot.
 
 The HMAC signing string is ``date: <Date>\\n<METHOD> <path?query> HTTP/1.1\\ndigest: SHA-256=<b64>``
 with the headers named ``date request-line digest``; the ``Date`` must be within
@@ -19,6 +20,8 @@ from campus.kernel import clock
 from campus.kernel.cache import Cache
 from campus.kernel.errors import Unauthenticated
 from campus.kernel.i18n import _
+from campus.kernel.runtime import Runtime
+from campus.platform.auth.oidc import service as oidc
 from campus.platform.gateway.actions import hash_key
 from campus.platform.gateway.snapshot import Snapshot
 
@@ -33,6 +36,19 @@ def by_key(snapshot: Snapshot, key: str) -> str:
     consumer = snapshot.keys.get(hash_key(key.strip()))
     if consumer is None:
         raise Unauthenticated(_("API 密钥无效或已吊销"))
+    return consumer
+
+
+async def by_bearer(rt: Runtime, snapshot: Snapshot, token: str, issuer: str) -> str:
+    """The consumer bound to the client of a valid access token (checked as the site's
+    ``gateway_token_check`` says: locally, or by introspection)."""
+    introspect = rt.settings.gateway_token_check == "introspect"  # noqa: S105 (a mode)
+    claims = await oidc.token_claims(rt, issuer, token, introspect=introspect)
+    if claims is None:
+        raise Unauthenticated(_("访问令牌无效、已过期或已吊销"))
+    consumer = snapshot.clients.get(str(claims.get("client_id", "")))
+    if consumer is None:
+        raise Unauthenticated(_("该令牌所属的客户端没有绑定网关消费者"))
     return consumer
 
 

@@ -32,6 +32,7 @@ SUBSCRIPTION_CANCELLED = "gateway.subscription.cancelled"
 PROPOSAL_SUBMITTED = "gateway.proposal.submitted"
 PROPOSAL_REVIEWED = "gateway.proposal.reviewed"
 CONSUMER_LIMITS_CHANGED = "gateway.consumer.limits_changed"
+CONSUMER_OAUTH_BOUND = "gateway.consumer.oauth_bound"
 
 
 class AppCreated(BaseModel):

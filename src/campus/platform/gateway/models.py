@@ -66,6 +66,8 @@ class GatewayConsumer(Base):
     # An app of the developer platform: its display name and the developer who owns it.
     title: Mapped[str] = mapped_column(String(60), default="")
     owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    # The identity center's client whose bearer tokens identify this consumer.
+    oauth_client_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

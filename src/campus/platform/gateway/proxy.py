@@ -209,6 +209,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def _identify(rt: Runtime, config: Snapshot, call: Call, signed: bool) -> str:
     headers = call.request.headers
+    authorization = headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        issuer = rt.settings.oidc_issuer or str(call.request.base_url)
+        return await credentials.by_bearer(rt, config, authorization[7:].strip(), issuer)
     if signed:
         target = call.request.url.path
         if call.request.url.query:
@@ -223,7 +227,7 @@ async def _identify(rt: Runtime, config: Snapshot, call: Call, signed: bool) -> 
         return await credentials.by_signature(config, rt.cache, headers["authorization"], request)
     key = headers.get(credentials.KEY_HEADER)
     if not key:
-        raise Unauthenticated(_("需要消费者凭据：请求头 apikey 或 HMAC 签名"))
+        raise Unauthenticated(_("需要消费者凭据：请求头 apikey、HMAC 签名或 Bearer 访问令牌"))
     return credentials.by_key(config, key)
 
 
@@ -368,7 +372,7 @@ def _upstream_headers(call: Call) -> list[tuple[str, str]]:
         and k not in DROPPED
         and k not in named
         and not k.startswith("x-consumer-")
-        and not (k == "authorization" and v.lower().startswith("hmac "))
+        and not (k == "authorization" and _gateway_credential(call, v))
         and not k.startswith("x-forwarded-")
         and k != "x-request-id"
     ]
@@ -386,6 +390,13 @@ def _upstream_headers(call: Call) -> list[tuple[str, str]]:
     if call.consumer:
         out.append(("x-consumer-username", call.consumer))
     return out
+
+
+def _gateway_credential(call: Call, authorization: str) -> bool:
+    """An Authorization header the gateway itself consumed: a signature, or a bearer token on
+    a route that needs a consumer (a public route passes it on, for the upstream to read)."""
+    scheme = authorization[:7].lower()
+    return scheme.startswith("hmac ") or (scheme == "bearer " and not call.route.public)
 
 
 def _foreign_cookies(header: str) -> str:

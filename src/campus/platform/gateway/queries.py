@@ -110,6 +110,7 @@ def consumer_out(consumer: GatewayConsumer, credentials: list[CredentialOut]) ->
         quota_per_day=consumer.quota_per_day,
         title=consumer.title,
         owner_id=consumer.owner_id,
+        oauth_client_id=consumer.oauth_client_id,
         created_at=consumer.created_at,
         credentials=credentials,
     )

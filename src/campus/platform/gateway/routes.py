@@ -22,6 +22,7 @@ from campus.platform.gateway.schemas import (
     CredentialOut,
     LimitsIn,
     MinuteOut,
+    OAuthClientIssued,
     RouteIn,
     RouteOut,
     ServiceIn,
@@ -97,6 +98,19 @@ async def set_limits(
     username: str, body: LimitsIn, session: SessionDep, rt: RuntimeDep
 ) -> ConsumerOut:
     return await actions.do_set_limits(session, rt.cache, username, body)
+
+
+@router.post(
+    "/consumers/{username}/oauth-client",
+    response_model=OAuthClientIssued,
+    status_code=201,
+    dependencies=[require(MANAGE)],
+    summary="为消费者注册 OAuth 客户端（客户端凭据方式），其访问令牌即可调用网关；密钥只返回一次",
+)
+async def bind_oauth_client(
+    username: str, session: SessionDep, rt: RuntimeDep
+) -> OAuthClientIssued:
+    return await actions.do_bind_oauth_client(session, rt.cache, username, username)
 
 
 @router.post(

@@ -166,6 +166,7 @@ class ConsumerOut(BaseModel):
     quota_per_day: int | None
     title: str
     owner_id: int | None
+    oauth_client_id: str | None
     created_at: datetime
     credentials: list[CredentialOut]
 
@@ -204,6 +205,14 @@ class LimitsIn(BaseModel):
 
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     quota_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+
+
+class OAuthClientIssued(BaseModel):
+    """A consumer's OAuth client; the secret is shown only here."""
+
+    client_id: str
+    client_secret: str = Field(description="只返回一次")
+    token_endpoint: str = Field(description="用客户端凭据换取访问令牌的地址")
 
 
 # ---------------------------------------------------------------- the developer platform
@@ -259,6 +268,7 @@ class AppOut(BaseModel):
     owner_id: int | None
     rate_limit_per_minute: int | None
     quota_per_day: int | None
+    oauth_client_id: str | None
     created_at: datetime
     credentials: list[CredentialOut]
     subscriptions: list[SubscriptionOut]

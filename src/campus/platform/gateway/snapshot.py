@@ -67,6 +67,7 @@ class Snapshot:
     consumers: dict[str, Consumer] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # key hash -> consumer
     hmac: dict[str, tuple[str, str]] = field(default_factory=dict)  # key id -> consumer, secret
+    clients: dict[str, str] = field(default_factory=dict)  # OAuth client id -> consumer
 
     def route_for(self, service: str, path: str, method: str) -> Route | None:
         for route in self.routes.get(service, ()):
@@ -170,6 +171,8 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
     for username, service in subscriptions:
         subscribed.setdefault(username, set()).add(service)
     for c in consumers:
+        if c.oauth_client_id:
+            snapshot.clients[c.oauth_client_id] = c.username
         snapshot.consumers[c.username] = Consumer(
             c.username,
             frozenset(c.groups),

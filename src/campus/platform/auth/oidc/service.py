@@ -4,14 +4,19 @@ manifest, which mounts what this sub-package contributes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.config import Settings
-from campus.platform.auth.oidc import grants, handlers, pages, routes
+from campus.kernel.runtime import Runtime
+from campus.platform.auth.oidc import actions, grants, handlers, keys, pages, routes, tokens
 from campus.platform.auth.oidc.protocol import Provider
+from campus.platform.auth.oidc.schemas import ClientCreate
 
+TOKEN_PATH = routes.TOKEN_PATH  # where a client exchanges its credentials for tokens
 ROUTER = routes.router
 PAGES = pages.router
 HANDLERS = handlers.HANDLERS
@@ -26,3 +31,61 @@ async def verify_access_token(
     or None."""
     live = await grants.live_access_token(session, Provider.from_settings(settings, issuer), token)
     return None if live is None else live.claims
+
+
+async def register_machine_client(
+    session: AsyncSession, client_id: str, name: str, description: str = ""
+) -> str:
+    """Register a confidential client that may only use the client-credentials grant (an
+    application calling APIs as itself, e.g. through the gateway); returns its secret, shown
+    once. Raises ``Conflict`` (409 on ``client_id``) when the id is taken."""
+    data = ClientCreate(
+        client_id=client_id,
+        name=name,
+        description=description,
+        client_type="confidential",
+        allowed_scopes=[],
+        grant_types=["client_credentials"],
+    )
+    _client, secret = await actions.do_create_client(session, data)
+    assert secret is not None  # a confidential client always has one
+    return secret
+
+
+KEYS_MAX_AGE = 60.0  # seconds a process trusts its copy of the published keys
+KEYS_MIN_AGE = 5.0  # a failed check reads them again only if older (garbage costs no reads)
+_keys: dict[str, tuple[float, KeySet]] = {}
+
+
+async def token_claims(
+    rt: Runtime, issuer: str, token: str, *, introspect: bool = False
+) -> dict[str, Any] | None:
+    """The claims of an access token we issued, or None. Locally (the default): its signature
+    against the published keys (kept per process for KEYS_MAX_AGE seconds, and read again
+    when a token fails against a copy older than KEYS_MIN_AGE: a rotated key), issuer, type
+    and expiry; a revoked token stays valid until it expires. With ``introspect``: the
+    database's word as well, so revocation counts at once."""
+    provider = Provider.from_settings(rt.settings, issuer)
+    if introspect:
+        async with rt.db.read() as session:
+            live = await grants.live_access_token(session, provider, token)
+        return None if live is None else live.claims
+    for max_age in (KEYS_MAX_AGE, KEYS_MIN_AGE):
+        keyset = await _published_keys(rt, provider, max_age)
+        try:
+            return tokens.verify(
+                token, keyset, issuer=provider.issuer, typ=tokens.ACCESS_TOKEN_TYPE
+            )
+        except tokens.TokenInvalid:
+            continue
+    return None
+
+
+async def _published_keys(rt: Runtime, provider: Provider, max_age: float) -> KeySet:
+    held = _keys.get("keys")
+    if held is not None and time.monotonic() - held[0] < max_age:
+        return held[1]
+    async with rt.db.read() as session:
+        keyset = await keys.verification_keys(session, provider.keep_retired_keys)
+    _keys["keys"] = (time.monotonic(), keyset)
+    return keyset

@@ -33,6 +33,7 @@ from campus.platform.gateway.schemas import (
     CredentialIssued,
     CredentialOut,
     DecisionIn,
+    OAuthClientIssued,
     ProposalIn,
     ProposalOut,
     RouteIn,
@@ -95,6 +96,13 @@ async def do_revoke_key(
     if credential is None or credential.consumer_id != app.id:
         raise NotFound(_("凭据 {id} 不存在", id=credential_id))
     return await gateway.do_revoke_credential(session, cache, credential_id)
+
+
+async def do_oauth_client(
+    session: AsyncSession, cache: Cache, principal: Principal, app_id: int
+) -> OAuthClientIssued:
+    app = access_app(principal, await queries.app_row(session, app_id), manage=True)
+    return await gateway.do_bind_oauth_client(session, cache, app.username, app.title)
 
 
 # ---------------------------------------------------------------- subscriptions

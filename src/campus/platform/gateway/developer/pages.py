@@ -20,6 +20,7 @@ from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.kernel.templating import back_with_problem, flash, form_errors, go_to, render
 from campus.platform.access.service import signed_in
+from campus.platform.auth.oidc import service as oidc
 from campus.platform.gateway import proxy, stats
 from campus.platform.gateway.developer import actions, queries
 from campus.platform.gateway.developer.access import access_app
@@ -29,6 +30,7 @@ from campus.platform.gateway.schemas import (
     CredentialIn,
     CredentialIssued,
     DecisionIn,
+    OAuthClientIssued,
     ProposalIn,
     ProposalOut,
     SubscriptionIn,
@@ -113,6 +115,7 @@ async def _app(
     issued: CredentialIssued | None = None,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
+    oauth: OAuthClientIssued | None = None,
 ) -> Response:
     access_app(me, await queries.app_row(session, app_id))
     app = await queries.app_out(session, app_id)
@@ -135,6 +138,8 @@ async def _app(
         offered=offered,
         callable=[s for s in offered if s.name in approved],
         issued=issued,
+        oauth=oauth,
+        token_url=str(request.base_url).rstrip("/") + oidc.TOKEN_PATH,
         errors=errors or {},
         form=form or {},
     )
@@ -185,6 +190,18 @@ async def issue_key_submit(
     except (Problem, ValidationError) as exc:
         return await _app(request, rt, session, me, app_id, 422, errors=form_errors(exc))
     return await _app(request, rt, session, me, app_id, 201, issued=issued)
+
+
+@router.post(HOME + "/apps/{app_id}/oauth-client")
+async def oauth_client_submit(
+    request: Request, app_id: int, session: SessionDep, rt: RuntimeDep, me: Developer
+) -> Response:
+    try:
+        async with session.begin_nested():
+            oauth = await actions.do_oauth_client(session, rt.cache, me, app_id)
+    except Problem as problem:
+        return back_with_problem(request, _app_page(app_id), problem)
+    return await _app(request, rt, session, me, app_id, 201, oauth=oauth)
 
 
 @router.post(HOME + "/apps/{app_id}/credentials/{credential_id}/revoke")

@@ -101,6 +101,7 @@ async def apps_of(session: AsyncSession, owner_id: int | None) -> list[AppOut]:
             owner_id=c.owner_id,
             rate_limit_per_minute=c.rate_limit_per_minute,
             quota_per_day=c.quota_per_day,
+            oauth_client_id=c.oauth_client_id,
             created_at=c.created_at,
             credentials=credentials[c.id],
             subscriptions=subscriptions[c.id],

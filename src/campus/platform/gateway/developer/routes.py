@@ -22,6 +22,7 @@ from campus.platform.gateway.schemas import (
     CredentialIssued,
     CredentialOut,
     DecisionIn,
+    OAuthClientIssued,
     OfferedServiceOut,
     ProposalIn,
     ProposalOut,
@@ -61,6 +62,18 @@ async def issue_key(
     app_id: int, body: CredentialIn, session: SessionDep, rt: RuntimeDep, me: Developer
 ) -> CredentialIssued:
     return await actions.do_issue_key(session, rt.cache, me, app_id, body)
+
+
+@router.post(
+    "/apps/{app_id}/oauth-client",
+    response_model=OAuthClientIssued,
+    status_code=201,
+    summary="为应用注册 OAuth 客户端：凭客户端凭据换取访问令牌，以 Bearer 调用（密钥只返回一次）",
+)
+async def oauth_client(
+    app_id: int, session: SessionDep, rt: RuntimeDep, me: Developer
+) -> OAuthClientIssued:
+    return await actions.do_oauth_client(session, rt.cache, me, app_id)
 
 
 @router.post("/apps/{app_id}/credentials/{credential_id}/revoke", response_model=CredentialOut)
