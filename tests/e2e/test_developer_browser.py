@@ -5,6 +5,7 @@ The service is the live server's own /healthz, reached through the gateway."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -104,3 +105,23 @@ def test_a_developer_subscribes_is_approved_and_calls_with_a_key(
     expect(page.get_by_test_id("usage")).to_contain_text("1")
     expect(page.get_by_test_id("usage-chart").locator("canvas")).to_have_count(1)
     expect(page.get_by_test_id("quota")).to_contain_text("已用 1 /")
+
+
+def test_the_api_catalog_reads_searches_and_shows_a_service(page: Page, server: LiveServer) -> None:
+    admin = server.login("admin")
+    sign_in(page, admin.login, admin.password)
+    page.goto("/developer/apis")
+    page.get_by_test_id("refresh").click()
+    expect(page.get_by_text("个服务的文档")).to_be_visible()
+    campus = page.get_by_test_id("source-campus")
+    expect(campus).to_contain_text("校园平台")
+
+    page.get_by_label("搜索接口").fill("/api/v1/gateway/apps")
+    page.get_by_role("button", name="搜索").click()
+    results = page.get_by_test_id("results")
+    expect(results.locator("a", has_text="/api/v1/gateway/apps").first).to_be_visible()
+
+    campus.get_by_role("link").first.click()
+    expect(page.get_by_test_id("versions").locator("a")).not_to_have_count(0)
+    expect(page.get_by_text("/api/v1/gateway/apis/search")).to_be_visible()
+    expect(page.get_by_test_id("download")).to_have_attribute("href", re.compile(r"openapi\.json"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 22:22:13.106826
+Create Date: 2026-11-30 22:27:12.060599
 """
 
 from collections.abc import Sequence
@@ -798,6 +798,25 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "gw_api_source",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("url", sa.String(length=255), nullable=False),
+        sa.Column(
+            "current_doc_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("last_checked_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=300), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_api_source")),
+        sa.UniqueConstraint("name", name=op.f("uq_gw_api_source_name")),
+    )
+    op.create_table(
         "gw_consumer",
         sa.Column(
             "id",
@@ -899,6 +918,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=500), nullable=False),
         sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("subscription", sa.String(length=10), nullable=False),
+        sa.Column("docs_url", sa.String(length=255), nullable=False),
         sa.Column("created_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_service")),
         sa.UniqueConstraint("name", name=op.f("uq_gw_service_name")),
@@ -2418,6 +2438,32 @@ def upgrade() -> None:
         batch_op.create_index("ix_cmty_post_recent", ["status", "created_at"], unique=False)
 
     op.create_table(
+        "gw_api_doc",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "source_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("version", sa.String(length=60), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("operation_count", sa.Integer(), nullable=False),
+        sa.Column("fetched_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"], ["gw_api_source.id"], name=op.f("fk_gw_api_doc_source_id_gw_api_source")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_api_doc")),
+        sa.UniqueConstraint("source_id", "digest", name=op.f("uq_gw_api_doc_source_id_digest")),
+    )
+    with op.batch_alter_table("gw_api_doc", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_api_doc_source_id"), ["source_id"], unique=False)
+
+    op.create_table(
         "gw_credential",
         sa.Column(
             "id",
@@ -3886,6 +3932,28 @@ def upgrade() -> None:
         batch_op.create_index("ix_cmty_report_target", ["target_kind", "target_id"], unique=False)
 
     op.create_table(
+        "gw_api_operation",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("doc_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.String(length=300), nullable=False),
+        sa.Column("summary", sa.String(length=300), nullable=False),
+        sa.Column("tags", sa.String(length=200), nullable=False),
+        sa.Column("operation_id", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["doc_id"], ["gw_api_doc.id"], name=op.f("fk_gw_api_operation_doc_id_gw_api_doc")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gw_api_operation")),
+    )
+    with op.batch_alter_table("gw_api_operation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_gw_api_operation_doc_id"), ["doc_id"], unique=False)
+
+    op.create_table(
         "msg_account_post_like",
         sa.Column("post_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
@@ -4418,6 +4486,10 @@ def downgrade() -> None:
 
     op.drop_table("msg_account_post_read")
     op.drop_table("msg_account_post_like")
+    with op.batch_alter_table("gw_api_operation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_api_operation_doc_id"))
+
+    op.drop_table("gw_api_operation")
     with op.batch_alter_table("cmty_report", schema=None) as batch_op:
         batch_op.drop_index("ix_cmty_report_target")
         batch_op.drop_index(batch_op.f("ix_cmty_report_report_id"))
@@ -4615,6 +4687,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_gw_credential_consumer_id"))
 
     op.drop_table("gw_credential")
+    with op.batch_alter_table("gw_api_doc", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_gw_api_doc_source_id"))
+
+    op.drop_table("gw_api_doc")
     with op.batch_alter_table("cmty_post", schema=None) as batch_op:
         batch_op.drop_index("ix_cmty_post_recent")
         batch_op.drop_index("ix_cmty_post_feed")
@@ -4841,6 +4917,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_gw_consumer_owner_id"))
 
     op.drop_table("gw_consumer")
+    op.drop_table("gw_api_source")
     with op.batch_alter_table("files_file", schema=None) as batch_op:
         batch_op.drop_index("ix_files_file_unbound_created")
         batch_op.drop_index(batch_op.f("ix_files_file_sha256"))

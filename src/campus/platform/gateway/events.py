@@ -57,3 +57,16 @@ class ProposalChanged(BaseModel):
     name: str
     status: str
     proposed_by: int
+
+
+# The API catalog.
+API_VERSION_ADDED = "gateway.api.version_added"
+
+
+class ApiVersionAdded(BaseModel):
+    """A source's OpenAPI document changed: ``doc_id`` is the new version."""
+
+    source: str
+    doc_id: int
+    version: str
+    operations: int

@@ -32,6 +32,7 @@ class GatewayService(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
     owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
     subscription: Mapped[str] = mapped_column(String(10), default="none")
+    docs_url: Mapped[str] = mapped_column(String(255), default="")  # its OpenAPI document
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -141,3 +142,48 @@ class GatewayProposal(Base):
     review_note: Mapped[str] = mapped_column(String(300), default="")
     reviewed_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ApiSource(Base):
+    """Where the API catalog reads one service's OpenAPI document: Campus's own modules, a
+    registry service's instance, or a gateway service's documentation URL."""
+
+    __tablename__ = "gw_api_source"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # campus|registry|gateway
+    url: Mapped[str] = mapped_column(String(255))  # "" for Campus's own document
+    current_doc_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    last_checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ApiDocument(Base):
+    """One version of a source's document: a new row whenever its content changes."""
+
+    __tablename__ = "gw_api_doc"
+    __table_args__ = (UniqueConstraint("source_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(BigId, ForeignKey("gw_api_source.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(60))  # the document's info.version
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    operation_count: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiOperation(Base):
+    """An operation of a document version, for searching the catalog."""
+
+    __tablename__ = "gw_api_operation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    doc_id: Mapped[int] = mapped_column(BigId, ForeignKey("gw_api_doc.id"), index=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(String(300))
+    tags: Mapped[str] = mapped_column(String(200))
+    operation_id: Mapped[str] = mapped_column(String(200))

@@ -39,11 +39,17 @@ class ServiceIn(BaseModel):
     subscription: SubscriptionMode = Field(
         default="none", description="none 不上架；open 订阅即用；approval 订阅需负责人审批"
     )
+    docs_url: str = Field(default="", max_length=255, description="OpenAPI 文档地址")
 
     @field_validator("url")
     @classmethod
     def http_url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+    @field_validator("docs_url")
+    @classmethod
+    def optional_docs_url(cls, value: str) -> str:
+        return (_http_url(value) or "") if value else ""
 
     @model_validator(mode="after")
     def one_upstream(self) -> ServiceIn:
@@ -78,6 +84,7 @@ class ServiceOut(BaseModel):
     description: str
     owner_id: int | None
     subscription: str
+    docs_url: str
     created_at: datetime
 
 
@@ -340,3 +347,59 @@ class UsageOut(BaseModel):
     quota_per_day: int | None
     used_today: int
     rate_limit_per_minute: int | None
+
+
+# ---------------------------------------------------------------- the API catalog
+
+
+class ApiSourceOut(BaseModel):
+    name: str
+    kind: str
+    url: str
+    title: str | None
+    version: str | None
+    operation_count: int
+    versions: int
+    fetched_at: datetime | None
+    last_checked_at: datetime
+    last_error: str
+
+
+class ApiVersionOut(BaseModel):
+    id: int
+    version: str
+    digest: str
+    operation_count: int
+    fetched_at: datetime
+    current: bool
+
+
+class ApiOperationOut(BaseModel):
+    source: str
+    method: str
+    path: str
+    summary: str
+    tags: list[str]
+    operation_id: str
+
+
+class ApiChangesOut(BaseModel):
+    """What a version added and removed against the one before it (by method and path)."""
+
+    version_id: int
+    previous_id: int | None
+    added: list[str]
+    removed: list[str]
+
+
+class ApiSourceDetail(BaseModel):
+    source: ApiSourceOut
+    versions: list[ApiVersionOut]
+    operations: list[ApiOperationOut]
+    changes: ApiChangesOut | None
+
+
+class RefreshOut(BaseModel):
+    checked: int
+    new_versions: list[str]
+    failed: dict[str, str]

@@ -305,6 +305,7 @@ async def do_review(
                 description=proposal.description,
                 owner_id=proposal.proposed_by,
                 subscription=proposal.subscription,
+                docs_url=proposal.docs_url,
             ),
         )
         await gateway.do_create_route(
