@@ -60,10 +60,15 @@ class Run:
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, cookie: str, seconds: float, connections: int) -> Run:
+def run_wrk(
+    url: str, cookie: str, seconds: float, connections: int, headers: tuple[str, ...] = ()
+) -> Run:
+    """wrk, one thread, ``connections`` connections; ``headers`` as "Name: value" lines."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    for header in headers:
+        command += ["-H", header]
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout

@@ -127,6 +127,9 @@ class Settings(BaseSettings):
         default=None, description="The registry token (crg_…) this process registers with"
     )
     registry_namespace: str = Field(default="prod", description="Namespace registered in")
+    registry_ttl_seconds: int = Field(
+        default=30, ge=5, le=300, description="Lease of this process's registration (seconds)"
+    )
     gateway_token_check: Literal["local", "introspect"] = Field(
         default="local",
         description="How the API gateway checks OAuth bearer tokens: local (signature and "

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 22:27:12.060599
+Create Date: 2026-11-30 22:34:24.483743
 """
 
 from collections.abc import Sequence
@@ -909,6 +909,7 @@ def upgrade() -> None:
         ),
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("registry_service", sa.String(length=60), nullable=True),
+        sa.Column("registry_module", sa.String(length=60), nullable=True),
         sa.Column("url", sa.String(length=255), nullable=True),
         sa.Column("connect_timeout_ms", sa.Integer(), nullable=False),
         sa.Column("read_timeout_ms", sa.Integer(), nullable=False),

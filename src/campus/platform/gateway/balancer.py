@@ -65,13 +65,15 @@ async def targets(rt: Runtime, service: Service) -> list[Target]:
     if service.url is not None:
         return [Target(service.url, service.url, 1)]
     assert service.registry_service is not None
-    name = service.registry_service
-    cached = _targets.get(name)
+    key = f"{service.registry_service}/{service.registry_module or ''}"
+    cached = _targets.get(key)
     if cached is not None and time.monotonic() - cached[0] < DISCOVERY_SECONDS:
         return cached[1]
-    instances = await registry.discover(rt, name)
+    instances = await registry.discover(
+        rt, service.registry_service, module=service.registry_module
+    )
     found = [Target(i.id, i.address, i.weight) for i in instances if i.address and i.weight > 0]
-    _targets[name] = (time.monotonic(), found)
+    _targets[key] = (time.monotonic(), found)
     return found
 
 

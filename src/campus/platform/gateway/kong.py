@@ -40,14 +40,14 @@ async def export(rt: Runtime, tag: str) -> str:
         subscribed: dict[str, set[str]] = {}
         for username, service in await queries.approved_subscriptions(session):
             subscribed.setdefault(username, set()).add(service)
-    upstreams = [
-        await _upstream(rt, s.registry_service, tag) for s in services if s.registry_service
-    ]
+    upstreams = {
+        upstream_name(s): await _upstream(rt, s, tag) for s in services if s.registry_service
+    }
     document: Entity = {
         "_format_version": "3.0",
         "services": _services(services, routes, tag),
         "consumers": [_consumer(c, subscribed.get(c.username, set()), tag) for c in consumers],
-        "upstreams": sorted(upstreams, key=lambda u: str(u["name"])),
+        "upstreams": [upstreams[name] for name in sorted(upstreams)],
     }
     return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
 
@@ -94,7 +94,7 @@ def _service(
         parts = urlsplit(service.url)
         entity["url"] = f"{parts.scheme}://{parts.netloc}{path or parts.path or ''}"
     else:
-        entity.update(protocol="http", host=service.registry_service, port=80)
+        entity.update(protocol="http", host=upstream_name(service), port=80)
         if path:
             entity["path"] = path
     return entity
@@ -170,8 +170,20 @@ def _plugin(name: str, config: Entity, tag: str) -> Entity:
     return {"name": name, "config": config, "tags": [tag]}
 
 
-async def _upstream(rt: Runtime, name: str, tag: str) -> Entity:
-    instances = await registry.discover(rt, name)
+def upstream_name(service: ServiceOut) -> str:
+    """The Kong upstream of a registry service (narrowed to one module's instances: a name of
+    its own, hostname-shaped); services sharing both share it."""
+    name = str(service.registry_service)
+    if service.registry_module:
+        name += "--" + service.registry_module.replace("_", "-")
+    return name
+
+
+async def _upstream(rt: Runtime, service: ServiceOut, tag: str) -> Entity:
+    name = upstream_name(service)
+    instances = await registry.discover(
+        rt, str(service.registry_service), module=service.registry_module
+    )
     targets = []
     for instance in instances:
         if instance.address and instance.weight > 0:

@@ -20,6 +20,8 @@ class GatewayService(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(60), unique=True)
     registry_service: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # Only the registry service's instances serving this module (a split deployment).
+    registry_module: Mapped[str | None] = mapped_column(String(60), nullable=True)
     url: Mapped[str | None] = mapped_column(String(255), nullable=True)
     connect_timeout_ms: Mapped[int] = mapped_column(Integer)
     read_timeout_ms: Mapped[int] = mapped_column(Integer)

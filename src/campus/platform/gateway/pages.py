@@ -41,7 +41,9 @@ async def _states(rt: Runtime, services: list[ServiceOut]) -> list[ServiceState]
             broken = int(balancer.is_open(service.url or ""))
             states.append(ServiceState(service, None, broken))
             continue
-        found = await registry.discover(rt, service.registry_service)
+        found = await registry.discover(
+            rt, service.registry_service, module=service.registry_module
+        )
         broken = sum(balancer.is_open(i.id) for i in found)
         states.append(ServiceState(service, len(found), broken))
     return states

@@ -28,6 +28,11 @@ class ServiceIn(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="服务名，网关地址 /gw/<name>/…")
     registry_service: str | None = Field(default=None, pattern=NAME_PATTERN)
+    registry_module: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,59}$",
+        description="只转发到提供该模块的实例（模块拆分部署时）",
+    )
     url: str | None = Field(default=None, max_length=255, description="固定上游地址")
     connect_timeout_ms: int = Field(default=2000, ge=50, le=60_000)
     read_timeout_ms: int = Field(default=10_000, ge=50, le=300_000)
@@ -55,6 +60,8 @@ class ServiceIn(BaseModel):
     def one_upstream(self) -> ServiceIn:
         if (self.registry_service is None) == (self.url is None):
             raise ValueError(str(_("注册中心服务名与固定上游地址须填且只填一项")))
+        if self.registry_module is not None and self.registry_service is None:
+            raise ValueError(str(_("按模块转发需要注册中心服务名")))
         if self.subscription == "approval" and self.owner_id is None:
             raise ValueError(str(_("订阅需审批的服务须指定负责人")))
         return self
@@ -75,6 +82,7 @@ class ServiceOut(BaseModel):
     id: int
     name: str
     registry_service: str | None
+    registry_module: str | None
     url: str | None
     connect_timeout_ms: int
     read_timeout_ms: int

@@ -30,6 +30,7 @@ class Service:
     retries: int
     max_body_bytes: int
     subscription: str = "none"  # "open"/"approval": only subscribed apps get through
+    registry_module: str | None = None  # only instances serving this module
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
             s.retries,
             s.max_body_bytes,
             s.subscription,
+            s.registry_module,
         )
     for r in routes:
         snapshot.routes.setdefault(r.service, []).append(

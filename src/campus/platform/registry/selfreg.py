@@ -24,11 +24,12 @@ import campus
 from campus.kernel.errors import NotFound
 from campus.kernel.runtime import Runtime
 from campus.platform.registry import actions
-from campus.platform.registry.schemas import DEFAULT_TTL, InstanceIn
+from campus.platform.registry.schemas import InstanceIn
 
 log = structlog.get_logger(__name__)
 
 SERVICE = "campus"
+OPENAPI_PATH = "/api/openapi.json"  # where a Campus process serves its OpenAPI document
 MODULE_NAME = "registry"
 HTTP_TIMEOUT_SECONDS = 5.0
 
@@ -48,8 +49,12 @@ def describe(rt: Runtime, instance_id: str) -> SelfInstanceIn:
         address=address,
         namespace=rt.settings.registry_namespace,
         modules=[module.name for module in rt.modules],
-        metadata={"host": socket.gethostname(), "pid": str(os.getpid())},
-        ttl_seconds=DEFAULT_TTL,
+        metadata={
+            "host": socket.gethostname(),
+            "pid": str(os.getpid()),
+            "openapi": OPENAPI_PATH,
+        },
+        ttl_seconds=rt.settings.registry_ttl_seconds,
         health_url=f"{address.rstrip('/')}/healthz" if address else None,
     )
 
