@@ -188,3 +188,54 @@ async def test_requests_reach_both_and_a_dead_instance_is_evicted(
         gone = await http.get(f"/gw/mon{monitor}")
         assert gone.status_code == 503  # no instance serves monitoring any more
         assert gone.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_two_gateway_processes_sharing_redis_keep_a_limit_exact(
+    settings: Settings, runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two gateway processes on one Redis: a burst split between them never passes a route's
+    limit (each would allow it all on a cache of its own)."""
+    if not settings.redis_url.startswith("redis"):
+        pytest.skip("needs CAMPUS_REDIS_URL=redis://… (two processes share the count there)")
+    tmp = tmp_path_factory.mktemp("two-gateways")
+    url = await migrated_database("gateway_pair", tmp)
+    own = build_runtime(settings.model_copy(update={"database_url": url}))
+    shared = {"CAMPUS_REDIS_URL": settings.redis_url, "CAMPUS_RELAY_IN_PROCESS": "false"}
+    try:
+        with (
+            _serving("first", url, tmp, shared) as first,
+            _serving("second", url, tmp, shared) as second,
+        ):
+            deployment = Deployment(first, second, second, own)
+            async with httpx.AsyncClient(timeout=10) as http:
+
+                async def both_up() -> bool:
+                    try:
+                        answers = [await http.get(p.url + "/healthz") for p in (first, second)]
+                    except httpx.TransportError:
+                        return False
+                    return all(a.status_code == 200 for a in answers)
+
+                await deployment.until("both gateways", both_up, 60)
+                name = f"limited-{int(time.time())}"
+                async with own.db.transaction() as session:
+                    body = ServiceIn(name=name, url=first.url)
+                    await actions.do_create_service(session, own.cache, body)
+                    route = RouteIn(name=name, service=name, public=True, rate_limit_per_minute=40)
+                    await actions.do_create_route(session, own.cache, route)
+                into_minute = time.time() % 60
+                if into_minute > 40:  # one fixed window for the whole burst: wait for the next
+                    await asyncio.sleep(60.5 - into_minute)
+                responses = await asyncio.gather(
+                    *(
+                        http.get(f"{gateway.url}/gw/{name}/healthz")
+                        for _ in range(60)
+                        for gateway in (first, second)
+                    )
+                )
+    finally:
+        await own.close()
+        runtime_module.set_current(runtime)
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 40, sorted(statuses)
+    assert statuses.count(429) == 80
