@@ -12,9 +12,19 @@ import yaml
 from typer.testing import CliRunner
 
 from campus.entrypoints import cli
+from campus.entrypoints.http import build_runtime
+from campus.kernel import clock
+from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings
 from campus.kernel.runtime import Runtime
+from campus.platform.gateway import actions as gateway_actions
+from campus.platform.gateway import queries as gateway_queries
 from campus.platform.gateway import service as gateway
+from campus.platform.gateway.models import GatewaySubscription
+from campus.platform.gateway.schemas import ConsumerIn, RouteIn, ServiceIn
+from campus.platform.registry import actions as registry_actions
+from campus.platform.registry.schemas import InstanceIn
+from tests.own_database import migrated_database
 from tests.platform.gateway.conftest import GW, Setup, unique
 from tests.platform.registry.conftest import MakeOwner
 
@@ -129,3 +139,141 @@ async def test_a_changed_configuration_changes_the_export(setup: Setup, db: Runt
     await setup.service()
     after = await gateway.export_kong(db, "t")
     assert before != after
+
+
+def _only(document: dict[str, Any], services: set[str], consumers: set[str]) -> dict[str, Any]:
+    """The entities of ``document`` named in the sets (and the upstreams their services use)."""
+    kept = [s for s in document["services"] if s["name"].split("--")[0] in services]
+    hosts = {s.get("host") for s in kept}
+    return {
+        "_format_version": document["_format_version"],
+        "services": kept,
+        "consumers": [c for c in document["consumers"] if c["username"] in consumers],
+        "upstreams": [u for u in document["upstreams"] if u["name"] in hosts],
+    }
+
+
+async def _register(rt: Runtime, service: str) -> None:
+    async with rt.db.transaction() as session:
+        for host, weight in (("10.1.0.2", 50), ("10.1.0.1", 100)):
+            body = InstanceIn(
+                service=service,
+                instance_id=f"{service}-{host}",
+                version="1.0",
+                address=f"http://{host}:8080",
+                weight=weight,
+                modules=["library_api"],
+                ttl_seconds=300,
+            )
+            await registry_actions.do_register(session, rt.cache, "kong-test", body)
+
+
+async def _configure_elsewhere(rt: Runtime, names: dict[str, str]) -> None:
+    """A gateway configured on another installation: every kind of entity the export carries."""
+    books, news, offered = names["books"], names["news"], names["offered"]
+    services = [
+        ServiceIn(
+            name=books, registry_service=names["reg"], registry_module="library_api", retries=3
+        ),
+        ServiceIn(name=news, url="https://news.example.edu.cn/api", max_body_bytes=2048),
+        ServiceIn(name=offered, url="http://lib.example.edu.cn", subscription="open"),
+    ]
+    routes = [
+        RouteIn(name=f"{books}-r", service=books, path_prefix="/books", methods=["GET", "POST"],
+                allow_groups=["library"], rate_limit_per_minute=100),
+        RouteIn(name=f"{books}-raw", service=books, path_prefix="/raw", public=True,
+                strip_prefix=False),
+        RouteIn(name=f"{news}-all", service=news, public=True, timeout_ms=None),
+        RouteIn(name=f"{offered}-all", service=offered, allow_groups=["staff"]),
+    ]  # fmt: skip
+    consumers = [
+        ConsumerIn(username=names["app"], groups=["staff", "library"], rate_limit_per_minute=30,
+                   quota_per_day=500),
+        ConsumerIn(username=names["sub"], groups=["staff"]),
+    ]  # fmt: skip
+    async with rt.db.transaction() as session:
+        for service in services:
+            await gateway_actions.do_create_service(session, rt.cache, service)
+        for route in routes:
+            await gateway_actions.do_create_route(session, rt.cache, route)
+        for consumer in consumers:
+            await gateway_actions.do_create_consumer(session, rt.cache, consumer)
+        subscriber = await gateway_queries.get_consumer(session, names["sub"])
+        service_row = await gateway_queries.get_service(session, offered)
+        session.add(
+            GatewaySubscription(
+                consumer_id=subscriber.id,
+                service_id=service_row.id,
+                status="approved",
+                note="",
+                requested_by=None,
+                requested_at=clock.now(),
+            )
+        )
+
+
+async def test_the_export_round_trips_through_the_admin_api(
+    setup: Setup,
+    db: Runtime,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    names = {k: unique(k) for k in ("books", "news", "offered", "reg", "app", "sub")}
+    url = await migrated_database("gateway_kong", tmp_path_factory.mktemp("kong"))
+    elsewhere = build_runtime(settings.model_copy(update={"database_url": url}))
+    try:
+        await _register(elsewhere, names["reg"])
+        await _configure_elsewhere(elsewhere, names)
+        exported = await gateway.export_kong(elsewhere, "rt")
+    finally:
+        await elsewhere.close()
+        runtime_module.set_current(db)
+    await _register(db, names["reg"])
+
+    imported = await setup.admin.post(f"{GW}/kong.yaml", content=exported.encode())
+    assert imported.status_code == 201, imported.text
+    assert imported.json() == {"services": 3, "routes": 4, "consumers": 2, "subscriptions": 1}
+    again = (await setup.admin.get(f"{GW}/kong.yaml", params={"tag": "rt"})).text
+    services = {names["books"], names["news"], names["offered"]}
+    consumers = {names["app"], names["sub"]}
+    assert _only(yaml.safe_load(again), services, consumers) == yaml.safe_load(exported)
+
+    # Offered services come back needing approval, owned by the importing administrator.
+    listed = {s["name"]: s for s in (await setup.admin.get(f"{GW}/services")).json()}
+    admin_id = (await setup.admin.get("/api/v1/auth/me")).json()["person_id"]
+    assert listed[names["offered"]]["subscription"] == "approval"
+    assert listed[names["offered"]]["owner_id"] == admin_id
+
+    twice = await setup.admin.post(f"{GW}/kong.yaml", content=exported.encode())
+    assert twice.status_code == 409  # names taken: nothing written
+
+
+async def test_a_bad_document_is_refused_whole(setup: Setup, db: Runtime) -> None:
+    async def count() -> int:
+        async with db.db.read() as session:
+            return len(await gateway_queries.all_services(session))
+
+    before = await count()
+    name = unique("svc")
+    cases = [
+        (b"services: [", "document"),
+        (b"_format_version: '2.1'\nservices: []", "_format_version"),
+        (b"_format_version: '3.0'\nservices: 7", "services"),
+        (
+            f"_format_version: '3.0'\nservices:\n- name: {name}\n  url: http://a.b\n"
+            f"  routes:\n  - name: {name}-r\n    paths: [/elsewhere]\n".encode(),
+            "services[0].routes[0].paths",
+        ),
+        (
+            f"_format_version: '3.0'\nservices:\n- name: {name}\n  url: http://a.b\n"
+            f"  retries: 99\n".encode(),
+            "services[0].retries",
+        ),
+    ]
+    for body, field in cases:
+        refused = await setup.admin.post(f"{GW}/kong.yaml", content=body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert field in [e["field"] for e in refused.json()["errors"]], refused.json()
+    assert await count() == before
+    student_like = await setup.admin.post(f"{GW}/kong.yaml", content=b"\xff\xfe")
+    assert student_like.status_code == 422

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 22:34:24.483743
+Create Date: 2026-11-30 22:41:10.160989
 """
 
 from collections.abc import Sequence
@@ -2547,7 +2547,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=300), nullable=False),
         sa.Column("decision_note", sa.String(length=300), nullable=False),
         sa.Column(
-            "requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+            "requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("requested_at", campus.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column(

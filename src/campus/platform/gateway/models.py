@@ -119,7 +119,7 @@ class GatewaySubscription(Base):
     status: Mapped[str] = mapped_column(String(10))  # pending|approved|rejected|cancelled
     note: Mapped[str] = mapped_column(String(300))  # what the developer wants it for
     decision_note: Mapped[str] = mapped_column(String(300), default="")
-    requested_by: Mapped[int] = mapped_column(BigId)
+    requested_by: Mapped[int | None] = mapped_column(BigId, nullable=True)  # None: imported
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

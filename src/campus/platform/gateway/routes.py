@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from campus.kernel import clock
+from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
+from campus.kernel.errors import InvalidInput, PayloadTooLarge
+from campus.kernel.i18n import _
 from campus.platform.access.service import require
 from campus.platform.gateway import actions, kong, queries, stats
+from campus.platform.gateway import kong_import as kong_import_module
 from campus.platform.gateway.permissions import MANAGE, READ
 from campus.platform.gateway.schemas import (
     ConsumerIn,
@@ -30,6 +34,7 @@ from campus.platform.gateway.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/gateway", tags=["gateway"])
+KONG_MAX_BYTES = 2 * 1024 * 1024
 
 
 @router.get("/services", response_model=list[ServiceOut], dependencies=[require(READ)])
@@ -149,6 +154,25 @@ async def request_log(
     await stats.flush(rt)  # this process's pending counts first
     async with rt.db.read() as session:
         return await queries.recent_minutes(session, clock.now() - timedelta(minutes=minutes))
+
+
+@router.post(
+    "/kong.yaml",
+    status_code=201,
+    summary="导入 Kong 声明式配置（导出格式）：服务、路由、消费者、分组、限流、订阅；全成或全不写",
+)
+async def kong_import(
+    request: Request, session: SessionDep, rt: RuntimeDep, me: Annotated[Principal, require(MANAGE)]
+) -> dict[str, int]:
+    body = await request.body()
+    if len(body) > KONG_MAX_BYTES:
+        raise PayloadTooLarge(_("配置不能超过 {n} 字节", n=KONG_MAX_BYTES))
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.on("document", _("配置应为 UTF-8 文本")) from exc
+    plan = kong_import_module.parse(text, me.person_id)
+    return await kong_import_module.apply(session, rt.cache, plan)
 
 
 @router.get(

@@ -270,7 +270,7 @@ class SubscriptionOut(BaseModel):
     status: str
     note: str
     decision_note: str
-    requested_by: int
+    requested_by: int | None
     requested_at: datetime
     decided_at: datetime | None
 

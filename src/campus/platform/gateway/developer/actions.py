@@ -208,7 +208,9 @@ async def do_decide(
         if body.approve
         else _("订阅被驳回：{a} → {s}", a=app.title, s=_title(service))
     )
-    await _notify(session, row.requested_by, str(title), body.note, f"/developer/apps/{app.id}")
+    if row.requested_by is not None:
+        link = f"/developer/apps/{app.id}"
+        await _notify(session, row.requested_by, str(title), body.note, link)
     if body.approve:
         gateway.changed(session, cache)
     return queries.subscription_out(row, app, service)
