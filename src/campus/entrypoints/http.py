@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
     )
     install_observability(app, runtime)
+    # Outermost: a module may rewrite a request before anything else sees it (host rules).
+    for module in runtime.modules:
+        for middleware in module.extra.get("asgi_middleware", ()):
+            app.add_middleware(middleware, runtime=runtime)
     app.router.routes.insert(0, RouteIndex(list(app.router.routes)))
     return app
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 22:41:10.160989
+Create Date: 2026-11-30 22:44:48.583198
 """
 
 from collections.abc import Sequence
@@ -2513,6 +2513,7 @@ def upgrade() -> None:
         sa.Column("methods", sa.JSON(), nullable=False),
         sa.Column("strip_prefix", sa.Boolean(), nullable=False),
         sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("hosts", sa.JSON(), nullable=False),
         sa.Column("allow_groups", sa.JSON(), nullable=False),
         sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
         sa.Column("timeout_ms", sa.Integer(), nullable=True),

@@ -133,15 +133,21 @@ def _route(offered: ServiceOut, route: RouteOut, tag: str) -> Entity:
     if route.rate_limit_per_minute:
         limit = {"minute": route.rate_limit_per_minute, "limit_by": "service", "policy": "local"}
         plugins.append(_plugin("rate-limiting", limit, tag))
-    return {
+    paths = [f"/gw/{service}{prefix}"]
+    if route.hosts:  # the same route at the root of its hosts
+        paths.append(prefix or "/")
+    entity: Entity = {
         "name": route.name,
-        "paths": [f"/gw/{service}{prefix}"],
+        "paths": paths,
         "methods": sorted(route.methods),
         "strip_path": True,
         "preserve_host": False,
         "tags": [tag],
         "plugins": sorted(plugins, key=lambda p: str(p["name"])),
     }
+    if route.hosts:
+        entity["hosts"] = sorted(route.hosts)
+    return entity
 
 
 def _consumer(consumer: ConsumerOut, subscriptions: set[str], tag: str) -> Entity:

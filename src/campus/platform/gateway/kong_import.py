@@ -137,8 +137,9 @@ def _route(
     plan: Plan, entity: dict[str, Any], where: str, service: str, kept_prefix: str | None
 ) -> None:
     paths = entity.get("paths") or []
+    hosts = entity.get("hosts") or []
     base = f"/gw/{service}"
-    if len(paths) != 1 or not str(paths[0]).startswith(base):
+    if len(paths) != 1 + bool(hosts) or not str(paths[0]).startswith(base):
         raise InvalidInput.on(f"{where}.paths", _("路由应有一条以 {p} 开头的路径", p=base))
     plugins = _plugins(entity, where)
     groups = (plugins.get("acl") or {}).get("allow") or []
@@ -150,6 +151,7 @@ def _route(
         "methods": entity.get("methods"),
         "strip_prefix": kept_prefix is None,
         "public": "key-auth" not in plugins and "hmac-auth" not in plugins,
+        "hosts": hosts,
         "allow_groups": [str(g).removesuffix(suffix) for g in groups],
         "rate_limit_per_minute": (plugins.get("rate-limiting") or {}).get("minute"),
     }

@@ -1,6 +1,6 @@
 from campus.kernel.i18n import _
 from campus.kernel.manifest import MenuEntry, Module
-from campus.platform.gateway import handlers, pages, proxy, routes
+from campus.platform.gateway import handlers, hosts, pages, proxy, routes
 from campus.platform.gateway.apis import pages as api_pages
 from campus.platform.gateway.apis import routes as api_routes
 from campus.platform.gateway.developer import pages as developer_pages
@@ -22,5 +22,5 @@ MODULE = Module(
     ),
     jobs=(handlers.PURGE, handlers.REFRESH_CATALOG),
     # Consumers call with credentials, never with a browser's cookies: no CSRF check.
-    extra={"csrf_exempt": (proxy.PREFIX,)},
+    extra={"csrf_exempt": (proxy.PREFIX,), "asgi_middleware": (hosts.HostRouting,)},
 )

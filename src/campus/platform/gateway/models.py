@@ -49,6 +49,9 @@ class GatewayRoute(Base):
     methods: Mapped[list[str]] = mapped_column(JSON)
     strip_prefix: Mapped[bool] = mapped_column(Boolean)
     public: Mapped[bool] = mapped_column(Boolean)
+    # Host names this route also answers at the site's root (api.library.example.edu.cn/…);
+    # such a route is reached through /gw/<service>/… only with one of them as the Host.
+    hosts: Mapped[list[str]] = mapped_column(JSON, default=list)
     allow_groups: Mapped[list[str]] = mapped_column(JSON)
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timeout_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)

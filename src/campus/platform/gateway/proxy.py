@@ -34,13 +34,13 @@ from campus.kernel.errors import (
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.platform.access.service import public
-from campus.platform.gateway import balancer, credentials, snapshot, stats
+from campus.platform.gateway import balancer, credentials, hosts, snapshot, stats
 from campus.platform.gateway.schemas import METHODS
 from campus.platform.gateway.snapshot import Route, Service, Snapshot
 
 router = APIRouter(tags=["gateway"])
 
-PREFIX = "/gw/"
+PREFIX = hosts.PREFIX
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503})
 FAILURE_STATUSES = frozenset({502, 503, 504})
@@ -166,7 +166,8 @@ async def _admit(rt: Runtime, request: Request, name: str, path: str) -> Call:
     """The route and the consumer of a request allowed through, or a refusal."""
     config = await snapshot.current(rt)
     service = config.services.get(name)
-    route = config.route_for(name, path, request.method) if service else None
+    host = hosts.host_of(request.headers.get("host", ""))
+    route = config.route_for(name, path, request.method, host) if service else None
     if service is None or route is None:
         raise NotFound(_("网关上没有与“{m} {p}”匹配的路由", m=request.method, p=request.url.path))
     call = Call(request, service, route, path)

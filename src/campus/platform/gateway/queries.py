@@ -51,6 +51,7 @@ def route_out(route: GatewayRoute, service: str) -> RouteOut:
         methods=list(route.methods),
         strip_prefix=route.strip_prefix,
         public=route.public,
+        hosts=list(route.hosts or []),
         allow_groups=list(route.allow_groups),
         rate_limit_per_minute=route.rate_limit_per_minute,
         timeout_ms=route.timeout_ms,

@@ -13,6 +13,7 @@ from campus.kernel.i18n import _
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,58}[a-z0-9]$"
 GROUP_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+HOST_PATTERN = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 METHODS: tuple[Method, ...] = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 CredentialKind = Literal["key", "hmac"]
@@ -107,6 +108,11 @@ class RouteIn(BaseModel):
     methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
     strip_prefix: bool = True
     public: bool = Field(default=False, description="公开：无需消费者凭据")
+    hosts: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="按域名转发：请求的 Host 为其中之一时，在站点根路径上直接匹配本路由",
+    )
     allow_groups: list[str] = Field(default_factory=list, max_length=50)
     rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     timeout_ms: int | None = Field(default=None, ge=50, le=300_000)
@@ -115,6 +121,14 @@ class RouteIn(BaseModel):
     @classmethod
     def group_names(cls, value: list[str]) -> list[str]:
         return _groups(value)
+
+    @field_validator("hosts")
+    @classmethod
+    def host_names(cls, value: list[str]) -> list[str]:
+        names = sorted({v.strip().lower().rstrip(".") for v in value})
+        if any(not re.match(HOST_PATTERN, name) for name in names):
+            raise ValueError(str(_("域名应为小写字母、数字、连字符和点组成的主机名")))
+        return names
 
     @field_validator("methods")
     @classmethod
@@ -141,6 +155,7 @@ class RouteOut(BaseModel):
     methods: list[str]
     strip_prefix: bool
     public: bool
+    hosts: list[str]
     allow_groups: list[str]
     rate_limit_per_minute: int | None
     timeout_ms: int | None

@@ -44,10 +44,15 @@ class Route:
     allow_groups: frozenset[str]
     rate_limit_per_minute: int | None
     timeout: float | None
+    hosts: frozenset[str] = frozenset()
 
     def matches(self, path: str) -> bool:
         prefix = self.path_prefix
         return prefix == "/" or path == prefix or path.startswith(prefix + "/")
+
+    def admits(self, host: str) -> bool:
+        """A route with hosts answers only requests for one of them."""
+        return not self.hosts or host in self.hosts
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,18 @@ class Snapshot:
     consumers: dict[str, Consumer] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)  # key hash -> consumer
     hmac: dict[str, tuple[str, str]] = field(default_factory=dict)  # key id -> consumer, secret
+    by_host: dict[str, list[Route]] = field(default_factory=dict)  # host -> routes, longest first
     clients: dict[str, str] = field(default_factory=dict)  # OAuth client id -> consumer
 
-    def route_for(self, service: str, path: str, method: str) -> Route | None:
+    def route_for(self, service: str, path: str, method: str, host: str = "") -> Route | None:
         for route in self.routes.get(service, ()):
+            if route.matches(path) and method in route.methods and route.admits(host):
+                return route
+        return None
+
+    def route_at_host(self, host: str, path: str, method: str) -> Route | None:
+        """The route a request for ``host`` at the site's root goes to (host rules)."""
+        for route in self.by_host.get(host, ()):
             if route.matches(path) and method in route.methods:
                 return route
         return None
@@ -165,9 +178,15 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
                 frozenset(r.allow_groups),
                 r.rate_limit_per_minute,
                 None if r.timeout_ms is None else r.timeout_ms / 1000,
+                frozenset(r.hosts),
             )
         )
     for listed in snapshot.routes.values():
+        listed.sort(key=lambda route: len(route.path_prefix), reverse=True)
+        for route in listed:
+            for host in route.hosts:
+                snapshot.by_host.setdefault(host, []).append(route)
+    for listed in snapshot.by_host.values():
         listed.sort(key=lambda route: len(route.path_prefix), reverse=True)
     subscribed: dict[str, set[str]] = {}
     for username, service in subscriptions:
