@@ -7,12 +7,14 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -289,3 +291,52 @@ def test_jobs_need_unique_names_and_a_positive_interval() -> None:
         JobRunner([ScheduledJob("a", 1, nothing), ScheduledJob("a", 2, nothing)], MemoryCache())
     with pytest.raises(ValueError, match="every_seconds"):
         JobRunner([ScheduledJob("b", 0, nothing)], MemoryCache())
+
+
+async def test_the_worker_serves_its_metrics_when_asked(
+    fresh_db: Database, effects: Effects, settings: Settings, bus_tag: tuple[str, set[str]]
+) -> None:
+    tag, queues = bus_tag
+    handler = effects.handler(unique("metrics"), "dorm.#")
+    bus = new_bus(tag)
+    queues.update(queue_names(bus, handler))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    own = settings.model_copy(update={"worker_metrics_port": port})
+    worker_runtime = runtime_on(own, fresh_db, bus, [events_module(handler)])
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(own, runtime=worker_runtime, stop=stop, handle_signals=False)
+    )
+    await commit_event(fresh_db, "dorm.student.checked_in", {"n": 1})
+    url = f"http://127.0.0.1:{port}/metrics"
+
+    async def published() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(url)).text
+        except httpx.TransportError:
+            return False
+        return any(
+            line.startswith("campus_outbox_published_total ") and float(line.split()[1]) >= 1
+            for line in text.splitlines()
+        )
+
+    await wait_until(published, what="the worker's /metrics to count the relayed event")
+    stop.set()
+    await asyncio.wait_for(worker, 10)
+    with pytest.raises(httpx.TransportError):  # closed with the worker
+        async with httpx.AsyncClient() as http:
+            await http.get(url)
+
+
+async def test_modules_let_go_at_shutdown(settings: Settings, runtime: Runtime) -> None:
+    from campus.platform.gateway import proxy
+
+    app = create_app(settings)
+    async with LifespanManager(app):
+        proxy.client()  # the gateway's shared client, made on first use
+        assert proxy._client is not None
+    assert proxy._client is None  # closed by the gateway's shutdown hook
+    runtime_module.set_current(runtime)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +38,8 @@ MODULE_PACKAGES = ("campus.platform", "campus.domains", "campus.web")
 SRC = Path(campus.__file__).parent
 LAYOUTS = SRC / "web" / "layouts" / "templates"
 STATIC = SRC / "web" / "static"
+
+log = structlog.get_logger(__name__)
 
 
 def load_modules(settings: Settings) -> list[Module]:
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         finally:
             await jobs.stop()
             await pipeline.stop()
+            await shutdown_modules(runtime)
             await runtime.close()
 
     app = FastAPI(
@@ -108,6 +112,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             app.add_middleware(middleware, runtime=runtime)
     app.router.routes.insert(0, RouteIndex(list(app.router.routes)))
     return app
+
+
+async def shutdown_modules(runtime: Runtime) -> None:
+    """What modules let go of as a process ends (``extra["on_shutdown"]``: coroutine
+    functions, e.g. the gateway's shared HTTP client)."""
+    for module in runtime.modules:
+        for hook in module.extra.get("on_shutdown", ()):
+            try:
+                await hook()
+            except Exception:
+                log.exception("module_shutdown_failed", module=module.name)
 
 
 def _principal_loader(modules: list[Module]) -> PrincipalLoader | None:

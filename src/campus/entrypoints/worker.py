@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 import structlog
+from prometheus_client import start_http_server
 
-from campus.entrypoints.http import build_runtime
+from campus.entrypoints.http import build_runtime, shutdown_modules
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings
 from campus.kernel.jobs import JobRunner, scheduled_jobs
@@ -40,6 +42,7 @@ async def run_worker(
     restore_signals = _stop_on_signals(stop) if handle_signals else _nothing
     pipeline = EventPipeline(runtime, consume=True, relay=True)
     jobs = JobRunner(scheduled_jobs(runtime), runtime.cache)
+    metrics = _serve_metrics(settings)
     try:
         await pipeline.start()
         jobs.start()
@@ -53,9 +56,25 @@ async def run_worker(
     finally:
         await jobs.stop()
         await pipeline.stop()
+        await shutdown_modules(runtime)
         await runtime.close()
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
         restore_signals()
         log.info("worker_stopped")
+
+
+def _serve_metrics(settings: Settings) -> WSGIServer | None:
+    """The worker's own /metrics (relay, handlers, jobs) on ``CAMPUS_WORKER_METRICS_PORT``:
+    Prometheus scrapes each worker as it does each web process."""
+    if settings.worker_metrics_port is None:
+        return None
+    server, _thread = start_http_server(
+        settings.worker_metrics_port, addr=settings.worker_metrics_host
+    )
+    log.info("worker_metrics", port=settings.worker_metrics_port)
+    return server
 
 
 def _nothing() -> None:

@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     oidc_refresh_token_seconds: int = Field(
         default=30 * 86400, ge=300, description="Lifetime of an unused OIDC refresh token"
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `campus worker` serves /metrics for Prometheus; unset: none",
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="Address the worker's /metrics listens on"
+    )
     metrics_token: str | None = Field(
         default=None, description="Bearer token for /metrics from other hosts; loopback needs none"
     )

@@ -22,5 +22,9 @@ MODULE = Module(
     ),
     jobs=(handlers.PURGE, handlers.REFRESH_CATALOG),
     # Consumers call with credentials, never with a browser's cookies: no CSRF check.
-    extra={"csrf_exempt": (proxy.PREFIX,), "asgi_middleware": (hosts.HostRouting,)},
+    extra={
+        "csrf_exempt": (proxy.PREFIX,),
+        "asgi_middleware": (hosts.HostRouting,),
+        "on_shutdown": (proxy.close_client,),
+    },
 )

@@ -100,6 +100,14 @@ def client() -> httpx.AsyncClient:
     return _client
 
 
+async def close_client() -> None:
+    """Close the shared client (the process is ending)."""
+    global _client
+    if _client is not None:
+        await _client.aclose()
+        _client = None
+
+
 def use_client(replacement: httpx.AsyncClient | None) -> None:
     """Put another client in (tests inject one with a MockTransport); None makes a fresh one."""
     global _client
