@@ -164,3 +164,26 @@ async def test_a_module_app_is_there_exactly_while_its_module_runs(
     opened = await student.get(f"/apps/{code}/open")
     assert opened.status_code == 303 and opened.headers["location"] == "/library-test/mine"
     assert (await student.get("/apps/m.library_test.library-test.admin/open")).status_code == 404
+
+
+async def test_administrators_see_each_apps_use(
+    login_as: LoginAs, admin: httpx.AsyncClient
+) -> None:
+    student, teacher = await login_as("student"), await login_as("teacher")
+    code = "m.academic.academic.calendar"
+    before = {u["code"]: u for u in (await admin.get("/api/v1/appcenter/usage")).json()}
+    for client, times in ((student, 3), (teacher, 1)):
+        for _time in range(times):
+            opened = await client.get(f"/apps/{code}/open")
+            assert opened.status_code in (302, 303, 307), opened.text
+    after = {u["code"]: u for u in (await admin.get("/api/v1/appcenter/usage")).json()}
+    was = before.get(code, {"uses": 0, "people": 0})
+    assert after[code]["uses"] == was["uses"] + 4
+    assert after[code]["people"] >= 2 and after[code]["kind"] == "module"
+    assert after[code]["name"] == "校历"
+    uses = [u["uses"] for u in after.values()]
+    assert uses == sorted(uses, reverse=True)
+    assert (await student.get("/api/v1/appcenter/usage")).status_code == 403
+    page = await admin.get("/appcenter/usage")
+    assert page.status_code == 200 and "校历" in page.text and "usage-chart" in page.text
+    assert (await student.get("/appcenter/usage")).status_code == 403

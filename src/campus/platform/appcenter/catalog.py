@@ -17,7 +17,7 @@ from campus.kernel.manifest import MenuEntry, Module
 from campus.platform.access import service as access
 from campus.platform.appcenter import queries
 from campus.platform.appcenter.models import App
-from campus.platform.appcenter.schemas import AppCard
+from campus.platform.appcenter.schemas import AppCard, AppUsageOut
 from campus.platform.users import service as users
 
 MODULE_PREFIX = "m."
@@ -83,6 +83,36 @@ def module_apps(modules: Iterable[Module], principal: Principal) -> list[AppCard
                 )
             )
     return cards
+
+
+def all_names(modules: Iterable[Module], apps: Iterable[App]) -> dict[str, tuple[str, str]]:
+    """Code -> (name, kind) of every app there is: each module's menu entries (whoever may
+    open them) and the stored apps."""
+    names = {
+        module_code(module.name, entry.path): (str(entry.title), "module")
+        for module in modules
+        for entry in module.menu
+        if entry.path != "/"
+    }
+    for app in apps:
+        names[app.code] = (app.name, "external" if app.kind == "external" else "link")
+    return names
+
+
+async def usage(session: AsyncSession, modules: Iterable[Module]) -> list[AppUsageOut]:
+    """Every app's use, most used first; an app no longer there is named by its code."""
+    names = all_names(modules, await queries.all_apps(session))
+    return [
+        AppUsageOut(
+            code=code,
+            name=names.get(code, (code, "removed"))[0],
+            kind=names.get(code, (code, "removed"))[1],
+            people=people,
+            uses=uses,
+            last_used_at=last,
+        )
+        for code, people, uses, last in await queries.usage_by_app(session)
+    ]
 
 
 def may_see(app: App, who: Viewer) -> bool:

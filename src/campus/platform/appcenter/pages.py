@@ -21,6 +21,7 @@ from campus.platform.appcenter.permissions import APP_MANAGE
 from campus.platform.appcenter.routes import me, stored_app, visible_card
 from campus.platform.appcenter.schemas import AppIn, AppPatch
 
+USAGE_CHART_APPS = 15
 router = APIRouter(tags=["appcenter-pages"])
 
 CENTER = "/apps"
@@ -83,6 +84,20 @@ async def favourite_submit(
 
 
 # ---------------------------------------------------------------- administration
+
+
+@router.get("/appcenter/usage", dependencies=[require(APP_MANAGE)])
+async def usage_page(request: Request, session: ReadSessionDep, rt: RuntimeDep) -> Response:
+    rows = await catalog.usage(session, rt.modules)
+    top = rows[:USAGE_CHART_APPS][::-1]  # the chart's bars, the most used on top
+    chart = {
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "grid": {"left": 10, "right": 20, "top": 10, "bottom": 10, "containLabel": True},
+        "xAxis": {"type": "value", "minInterval": 1},
+        "yAxis": {"type": "category", "data": [r.name for r in top]},
+        "series": [{"type": "bar", "name": str(_("打开次数")), "data": [r.uses for r in top]}],
+    }
+    return render(request, "appcenter/usage.html", rows=rows, chart=chart, fmt=clock.fmt)
 
 
 @router.get(MANAGE, dependencies=[require(APP_MANAGE)])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.platform.appcenter.models import App, Favourite, Usage
@@ -42,6 +44,18 @@ async def uses_of(session: AsyncSession, person_id: int) -> dict[str, int]:
         select(Usage.app_code, Usage.uses).where(Usage.person_id == person_id)
     )
     return {code: uses for code, uses in rows.all()}
+
+
+async def usage_by_app(session: AsyncSession) -> list[tuple[str, int, int, datetime]]:
+    """(app code, people, opens, last open) of every app opened at least once, most used
+    first."""
+    uses = func.sum(Usage.uses)
+    rows = await session.execute(
+        select(Usage.app_code, func.count(), uses, func.max(Usage.last_used_at))
+        .group_by(Usage.app_code)
+        .order_by(uses.desc(), Usage.app_code)
+    )
+    return [(code, int(people), int(total), last) for code, people, total, last in rows.all()]
 
 
 async def to_out(session: AsyncSession, app: App) -> AppOut:

@@ -21,7 +21,7 @@ from campus.platform.access.service import require, signed_in
 from campus.platform.appcenter import actions, catalog, queries
 from campus.platform.appcenter.models import App
 from campus.platform.appcenter.permissions import APP_MANAGE
-from campus.platform.appcenter.schemas import AppCard, AppIn, AppOut, AppPatch
+from campus.platform.appcenter.schemas import AppCard, AppIn, AppOut, AppPatch, AppUsageOut
 
 router = APIRouter(prefix="/api/v1/appcenter", tags=["appcenter"])
 
@@ -91,6 +91,16 @@ async def unstar(code: str, session: SessionDep, rt: RuntimeDep) -> Response:
     await visible_card(session, rt, code)
     await actions.do_favourite(session, me().person_id, code, False)
     return Response(status_code=204)
+
+
+@router.get(
+    "/usage",
+    response_model=list[AppUsageOut],
+    dependencies=[require(APP_MANAGE)],
+    summary="各应用的使用情况：使用人数、打开次数、最近一次打开，按次数从多到少",
+)
+async def app_usage(session: ReadSessionDep, rt: RuntimeDep) -> list[AppUsageOut]:
+    return await catalog.usage(session, rt.modules)
 
 
 @router.get(

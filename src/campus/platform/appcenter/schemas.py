@@ -98,6 +98,17 @@ class AppIn(_Checked):
     enabled: bool = True
 
 
+class AppUsageOut(BaseModel):
+    """How much one app is used, for administrators: people and opens, and the last open."""
+
+    code: str
+    name: str
+    kind: str  # module | external | link | removed
+    people: int
+    uses: int
+    last_used_at: datetime
+
+
 class AppOut(BaseModel):
     """A stored app as administrators see it."""
 
