@@ -21,7 +21,7 @@ async def test_admin_finds_apps_and_people_by_number_prefix(
     assert 'data-testid="search-person"' in page
     assert student.name in page
     apps = (await client.get("/search", params={"q": "组织"}, headers=HTML)).text
-    assert 'href="/users/org"' in apps
+    assert 'href="/apps/m.users.users.org/open"' in apps
 
 
 async def test_student_finds_no_people(login_as: LoginAs, demo: SeedContext) -> None:
@@ -32,7 +32,7 @@ async def test_student_finds_no_people(login_as: LoginAs, demo: SeedContext) -> 
     assert admin.login not in page
     # Nor the apps they may not open.
     assert (
-        'href="/users/org"'
+        'href="/apps/m.users.users.org/open"'
         not in (await client.get("/search", params={"q": "组织"}, headers=HTML)).text
     )
 

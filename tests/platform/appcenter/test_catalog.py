@@ -187,3 +187,14 @@ async def test_administrators_see_each_apps_use(
     page = await admin.get("/appcenter/usage")
     assert page.status_code == 200 and "校历" in page.text and "usage-chart" in page.text
     assert (await student.get("/appcenter/usage")).status_code == 403
+
+
+async def test_the_portal_search_finds_stored_apps_by_pinyin(
+    login_as: LoginAs, make_app: MakeApp
+) -> None:
+    staff_only = await make_app(name="图书馆座位预约", roles=["staff"])
+    staff, student = await login_as("staff"), await login_as("student")
+    found = (await staff.get("/search", params={"q": "tsgzw"}, headers=HTML)).text
+    assert f"/apps/{staff_only['code']}/open" in found and "图书馆座位预约" in found
+    hidden = (await student.get("/search", params={"q": "图书馆座位"}, headers=HTML)).text
+    assert staff_only["code"] not in hidden

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel import context
+from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import SUPPORTED_LOCALES, _
+from campus.kernel.runtime import Runtime
 from campus.kernel.templating import render
 from campus.kernel.web import LOCALE_COOKIE
 from campus.platform.access.service import public, signed_in
@@ -68,6 +72,28 @@ async def switch_locale(code: str, rt: RuntimeDep, next: str = "/") -> Response:
 SEARCH_LIMIT = 20
 
 
+@dataclass(frozen=True)
+class FoundApp:
+    title: str
+    url: str
+    icon: str
+    subtitle: str
+
+
+async def _matching_apps(
+    session: AsyncSession, rt: Runtime, principal: Principal | None, term: str
+) -> list[FoundApp]:
+    """The app center's apps (stored ones included) when this process serves it, else the
+    menu entries."""
+    if principal is not None and any(m.name == "appcenter" for m in rt.modules):
+        cards = await appcenter.search_apps(session, rt.modules, principal, term)
+        return [FoundApp(c.name, c.open_url, c.icon, c.description) for c in cards]
+    return [
+        FoundApp(str(entry.title), entry.path, entry.icon, str(module_title))
+        for module_title, entry in matching_entries(rt.modules, principal, term)
+    ]
+
+
 @router.get("/search", name="search", dependencies=[signed_in()])
 async def search(
     request: Request,
@@ -78,7 +104,7 @@ async def search(
     """The header's search: the applications and, for those who may look people up, people."""
     principal = context.current().principal
     term = q.strip()
-    apps = matching_entries(rt.modules, principal, term) if term else []
+    apps = await _matching_apps(session, rt, principal, term) if term else []
     people = (
         await users.search_people_for(session, principal, term, SEARCH_LIMIT)
         if term and principal is not None
