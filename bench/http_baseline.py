@@ -73,6 +73,8 @@ def run_wrk(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout
     percent = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s))$", out, re.MULTILINE))
+    if "99" not in percent:
+        raise SystemExit(f"wrk printed no latency distribution:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
