@@ -72,7 +72,7 @@ def run_wrk(
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
     ).stdout
-    percent = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s))$", out, re.MULTILINE))
+    percent = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.MULTILINE))
     if "99" not in percent:
         raise SystemExit(f"wrk printed no latency distribution:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
