@@ -35,9 +35,9 @@ from campus.platform.users import service as users
 from tests.domains.academic.selection.conftest import API, few_seats
 
 SEATS = 4
-STUDENTS = 16
+STUDENTS = 48  # enough that a fast server is still answering when the kill lands
 PASSWORD = "Crash@2026pw"
-KILL_AFTER = 3  # answers received before the server is killed
+KILL_AFTER = 2  # answers received before the server is killed
 
 
 @dataclass
