@@ -191,3 +191,24 @@ async def test_the_catalog_pages(
         and "OpenAPI JSON" in detail.text
     )
     assert (await student.post("/developer/apis/refresh")).status_code == 403
+
+
+async def test_only_the_latest_versions_are_kept(
+    setup: Setup, upstreams: Upstreams, admin: httpx.AsyncClient, monkeypatch: Any
+) -> None:
+    from campus.platform.gateway.apis import actions
+
+    monkeypatch.setattr(actions, "KEEP_VERSIONS", 2)
+    docs = Docs(upstreams)
+    service = (await setup.service(docs_url=docs.url))["name"]
+    first = None
+    for n in range(3):
+        docs.serve(openapi(f"1.{n}", {f"/v{n}": BOOKS}))
+        await refresh(admin)
+        first = first or (await admin.get(f"{APIS}/{service}")).json()["versions"][0]["id"]
+    detail = (await admin.get(f"{APIS}/{service}")).json()
+    assert [v["version"] for v in detail["versions"]] == ["1.2", "1.1"]
+    gone = await admin.get(f"{APIS}/{service}/openapi.json", params={"version": first})
+    assert gone.status_code == 404
+    found = (await admin.get(f"{APIS}/search", params={"q": "/v0"})).json()
+    assert not [o for o in found if o["source"] == service]

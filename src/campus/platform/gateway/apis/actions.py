@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel import audit, clock
@@ -175,11 +175,6 @@ async def _forget_old(session: AsyncSession, source_id: int) -> None:
             .offset(KEEP_VERSIONS)
         )
     )
-    for doc_id in ids:
-        for operation in await session.scalars(
-            select(ApiOperation).where(ApiOperation.doc_id == doc_id)
-        ):
-            await session.delete(operation)
-        old = await session.get(ApiDocument, doc_id)
-        if old is not None:
-            await session.delete(old)
+    if ids:  # two statements, however many versions go
+        await session.execute(delete(ApiOperation).where(ApiOperation.doc_id.in_(ids)))
+        await session.execute(delete(ApiDocument).where(ApiDocument.id.in_(ids)))

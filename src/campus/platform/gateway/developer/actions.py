@@ -48,7 +48,7 @@ MAX_APPS_PER_DEVELOPER = 20
 DEFAULT_RATE_PER_MINUTE = 600  # what a new app may call; an administrator may change it
 DEFAULT_QUOTA_PER_DAY = 10_000
 APP_PREFIX = "app-"
-TODO_SOURCE = "gateway"
+HALL_TODO_SOURCE = "gateway"  # the source of the owner's items in the service hall's to-do center
 NOTIFY_REQUESTED = "messaging.notify_requested"  # the messaging center's, read by name
 APPROVALS_PAGE = "/developer/approvals"
 
@@ -156,7 +156,7 @@ async def do_subscribe(
             session,
             TodoPush(
                 person_id=service.owner_id,
-                source=TODO_SOURCE,
+                source=HALL_TODO_SOURCE,
                 business_key=_todo_key(row.id),
                 title=str(_("应用“{a}”申请订阅服务“{s}”", a=app.title, s=_title(service))),
                 link=APPROVALS_PAGE,
@@ -202,7 +202,7 @@ async def do_decide(
         id=row.id, app=app.username, service=service.name, status=row.status
     )
     await emit(session, events.SUBSCRIPTION_DECIDED, payload)
-    await workflow.close_todo(session, source=TODO_SOURCE, business_key=_todo_key(row.id))
+    await workflow.close_todo(session, source=HALL_TODO_SOURCE, business_key=_todo_key(row.id))
     title = (
         _("订阅已通过：{a} → {s}", a=app.title, s=_title(service))
         if body.approve
@@ -238,7 +238,7 @@ async def do_cancel(
         id=row.id, app=app.username, service=service.name, status="cancelled"
     )
     await emit(session, events.SUBSCRIPTION_CANCELLED, payload)
-    await workflow.close_todo(session, source=TODO_SOURCE, business_key=_todo_key(row.id))
+    await workflow.close_todo(session, source=HALL_TODO_SOURCE, business_key=_todo_key(row.id))
     gateway.changed(session, cache)
     return queries.subscription_out(row, app, service)
 

@@ -72,11 +72,15 @@ def subscription_out(
     )
 
 
-async def apps_of(session: AsyncSession, owner_id: int | None) -> list[AppOut]:
-    """The apps of one developer (None: every developer's)."""
+async def apps_of(
+    session: AsyncSession, owner_id: int | None, app_id: int | None = None
+) -> list[AppOut]:
+    """The apps of one developer (None: every developer's), or the one app ``app_id``."""
     query = select(GatewayConsumer).where(GatewayConsumer.owner_id.is_not(None))
     if owner_id is not None:
         query = query.where(GatewayConsumer.owner_id == owner_id)
+    if app_id is not None:
+        query = query.where(GatewayConsumer.id == app_id)
     consumers = list(await session.scalars(query.order_by(GatewayConsumer.id.desc())))
     ids = [c.id for c in consumers]
     if not ids:
@@ -111,11 +115,10 @@ async def apps_of(session: AsyncSession, owner_id: int | None) -> list[AppOut]:
 
 
 async def app_out(session: AsyncSession, app_id: int) -> AppOut:
-    consumer = await app_row(session, app_id)
-    for app in await apps_of(session, consumer.owner_id):
-        if app.id == app_id:
-            return app
-    raise NotFound(_("应用 {id} 不存在", id=app_id))
+    found = await apps_of(session, None, app_id)
+    if not found:
+        raise NotFound(_("应用 {id} 不存在", id=app_id))
+    return found[0]
 
 
 async def count_apps(session: AsyncSession, owner_id: int) -> int:
