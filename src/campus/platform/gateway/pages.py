@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import clock
+from campus.kernel import clock, context
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Problem
 from campus.kernel.i18n import _
@@ -69,13 +69,12 @@ async def _page(
         errors=errors or {},
         form=form or {},
         fmt=clock.fmt,
-        can_manage=_can_manage(request),
+        can_manage=may_manage(),
     )
 
 
-def _can_manage(request: Request) -> bool:
-    from campus.kernel import context
-
+def may_manage() -> bool:
+    """Whether the signed-in person may change the gateway (forms and buttons shown)."""
     principal = context.current().principal
     return principal is not None and principal.can(MANAGE)
 

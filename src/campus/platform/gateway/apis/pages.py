@@ -10,23 +10,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from campus.kernel import clock, context
+from campus.kernel import clock
 from campus.kernel.deps import ReadSessionDep, RuntimeDep
 from campus.kernel.i18n import _
 from campus.kernel.templating import flash, go_to, render
 from campus.platform.access.service import require, signed_in
 from campus.platform.gateway import proxy
 from campus.platform.gateway.apis import actions, queries
+from campus.platform.gateway.pages import may_manage
 from campus.platform.gateway.permissions import MANAGE
 from campus.platform.gateway.schemas import ApiOperationOut
 
 router = APIRouter(tags=["api-catalog-pages"])
 PAGE = "/developer/apis"
-
-
-def _can_refresh() -> bool:
-    principal = context.current().principal
-    return principal is not None and principal.can(MANAGE)
 
 
 @router.get(PAGE, dependencies=[signed_in()])
@@ -42,7 +38,7 @@ async def catalog_page(
         sources=await queries.list_sources(session),
         results=await queries.search(session, term) if term else None,
         q=term,
-        can_refresh=_can_refresh(),
+        can_refresh=may_manage(),
         fmt=clock.fmt,
     )
 
