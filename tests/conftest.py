@@ -83,7 +83,10 @@ def app(settings: Settings, runtime: Runtime):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def db(runtime: Runtime) -> AsyncIterator[Runtime]:
-    """Everything the test writes is rolled back at its end."""
+    """Everything the test writes is rolled back at its end. The cache starts empty too: a test
+    that ran a server of its own on the shared Redis (sign-in counters, seat counts) leaves no
+    trace in the next one."""
+    await clear_cache(runtime)
     async with runtime.db.engine.connect() as connection:
         transaction = await connection.begin()
         if connection.dialect.name == "sqlite":
