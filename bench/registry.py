@@ -27,7 +27,9 @@ import argparse
 import asyncio
 import statistics
 import time
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -54,6 +56,22 @@ class Figures:
     heartbeats: Throughput
     trivial: Throughput
     deaths_seconds: list[float]
+    failures: Counter[str] = field(default_factory=Counter)
+
+
+async def timed(
+    request: Awaitable[httpx.Response], latencies: list[float], failures: Counter[str], ok: int
+) -> None:
+    """One request's latency, and what went wrong if its status is not ``ok`` (200 or 201)."""
+    started = time.perf_counter()
+    try:
+        response = await request
+    except httpx.TransportError as error:  # counted as an error, as another answer is
+        failures[type(error).__name__] += 1
+    else:
+        if response.status_code != ok:
+            failures[f"{response.status_code} {response.text[:120]}"] += 1
+    latencies.append((time.perf_counter() - started) * 1000)
 
 
 async def registry_token(http: httpx.AsyncClient) -> str:
@@ -80,56 +98,44 @@ def instance(n: int, services: int, ttl: int = 60) -> dict[str, object]:
 
 
 async def in_flight(
-    concurrency: int, jobs: list[tuple[str, str, dict[str, object] | None]], http: httpx.AsyncClient
+    concurrency: int,
+    jobs: list[tuple[str, str, dict[str, object] | None]],
+    http: httpx.AsyncClient,
+    failures: Counter[str],
 ) -> Throughput:
-    """Each job (method, path, body) once, ``concurrency`` at a time; 2xx counts."""
+    """Each job (method, path, body) once, ``concurrency`` at a time; 201 counts."""
     latencies: list[float] = []
-    errors = 0
     queue = list(reversed(jobs))
+    before = failures.total()
 
     async def worker() -> None:
-        nonlocal errors
         while queue:
             method, path, body = queue.pop()
-            started = time.perf_counter()
-            try:
-                response = await http.request(method, path, json=body)
-            except httpx.TransportError:  # counted as an error, as a non-2xx answer is
-                latencies.append((time.perf_counter() - started) * 1000)
-                errors += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += not response.is_success
+            await timed(http.request(method, path, json=body), latencies, failures, 201)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return throughput(latencies, time.perf_counter() - began, errors)
+    return throughput(latencies, time.perf_counter() - began, failures.total() - before)
 
 
 async def heartbeats_for(
-    http: httpx.AsyncClient, ids: list[str], seconds: float, concurrency: int
-) -> Throughput:
+    http: httpx.AsyncClient, ids: list[str], seconds: float, concurrency: int,
+    failures: Counter[str],
+) -> Throughput:  # fmt: skip
     latencies: list[float] = []
-    errors = 0
     deadline = time.perf_counter() + seconds
+    before = failures.total()
 
     async def worker(offset: int) -> None:
-        nonlocal errors
         n = offset
-        while (started := time.perf_counter()) < deadline:
+        while time.perf_counter() < deadline:
             n += concurrency
-            try:
-                response = await http.put(f"{API}/instances/{ids[n % len(ids)]}/heartbeat")
-            except httpx.TransportError:  # counted as an error, as a non-2xx answer is
-                latencies.append((time.perf_counter() - started) * 1000)
-                errors += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code != 200
+            beat = http.put(f"{API}/instances/{ids[n % len(ids)]}/heartbeat")
+            await timed(beat, latencies, failures, 200)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return throughput(latencies, time.perf_counter() - began, errors)
+    return throughput(latencies, time.perf_counter() - began, failures.total() - before)
 
 
 async def one_death(http: httpx.AsyncClient, n: int) -> float:
@@ -161,12 +167,13 @@ async def measure(base: str, args: argparse.Namespace) -> Figures:
         jobs: list[tuple[str, str, dict[str, object] | None]] = [
             ("POST", f"{API}/instances", instance(n, args.services)) for n in range(args.instances)
         ]
-        registrations = await in_flight(args.concurrency, jobs, http)
+        failures: Counter[str] = Counter()
+        registrations = await in_flight(args.concurrency, jobs, http, failures)
         ids = [f"bench-{n}" for n in range(args.instances)]
-        beats = await heartbeats_for(http, ids, args.seconds, args.concurrency)
+        beats = await heartbeats_for(http, ids, args.seconds, args.concurrency, failures)
         trivial = await measure_trivial(base, seconds=args.seconds, concurrency=args.concurrency)
         deaths = [await one_death(http, n) for n in range(args.deaths)]
-    return Figures(registrations, beats, trivial, deaths)
+    return Figures(registrations, beats, trivial, deaths, failures)
 
 
 def report(figures: Figures) -> None:
@@ -183,6 +190,8 @@ def report(figures: Figures) -> None:
         ("heartbeats", figures.heartbeats),
     ):
         print(f"{label} / trivial route, same run: {run.per_second / trivial:.3f}")
+    for reason, count in figures.failures.most_common():
+        print(f"failed {count}×: {reason}")
     deaths = figures.deaths_seconds
     print(
         f"\n== death to eviction, seen by a long-polling watcher (lease {DEATH_TTL} s)\n"

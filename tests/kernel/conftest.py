@@ -8,12 +8,14 @@ import asyncio
 import dataclasses
 import os
 import socket
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import sqlalchemy.exc
 from fastapi import APIRouter, FastAPI, Request
 
 from campus.entrypoints.http import create_app
@@ -52,6 +54,14 @@ async def read_thing(thing_id: int) -> dict[str, int]:
 @probe_router.get("/boom")
 async def boom() -> None:
     raise RuntimeError("connection to postgresql://campus:hunter2@db failed")
+
+
+@probe_router.get("/locked")
+async def locked() -> None:
+    """What a write gets when SQLite's writer lock stayed taken past the wait."""
+    raise sqlalchemy.exc.OperationalError(
+        "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+    )
 
 
 @probe_router.get("/wait")

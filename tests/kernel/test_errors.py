@@ -116,3 +116,16 @@ async def test_unexpected_exception_is_500_problem_without_internals(
     assert body["detail"] == "Internal server error; it has been logged, please try again later"
     for secret in ("hunter2", "postgresql", "RuntimeError", "Traceback", "boom"):
         assert secret not in response.text.replace("/api/v1/probe/boom", "")
+
+
+async def test_a_database_too_busy_to_answer_is_503_to_retry_not_500(
+    make_app: AppFactory, db: Runtime
+) -> None:
+    client = await client_for(make_app(), raise_app_exceptions=False)
+    response = await client.get("/api/v1/probe/locked")
+    await client.aclose()
+    body = assert_problem(response, 503, "busy")
+    assert body["title"] == "系统繁忙，请稍后再试"
+    assert body["detail"] == "系统繁忙，请求未被处理，请稍后重试"
+    assert response.headers["retry-after"] == "1"
+    assert "database is locked" not in response.text

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -119,6 +120,27 @@ class TooManyRequests(Problem):
     status = 429
     slug = "too-many-requests"
     title = _("请求过于频繁，请稍后再试")
+
+
+class Busy(Problem):
+    """The server could not get to the request in time (the database's write lock or its
+    connection pool stayed taken): nothing was written, and the same request may be sent again."""
+
+    status = 503
+    slug = "busy"
+    title = _("系统繁忙，请稍后再试")
+
+
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+def database_busy(exc: BaseException) -> bool:
+    """A wait for the database that ran out: SQLite's writer lock, or no free connection."""
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):
+        return True
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and "database is locked" in str(
+        exc.orig
+    )
 
 
 # Pydantic error types in the words a Chinese user expects.
@@ -248,6 +270,12 @@ def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
+        if database_busy(exc):
+            log.warning("database_busy", path=request.url.path, request_id=request_id)
+            busy = Busy(_("系统繁忙，请求未被处理，请稍后重试"))
+            response = respond(request, busy)
+            response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+            return response
         log.exception("unhandled_error", path=request.url.path, request_id=request_id)
         problem = Problem(_("服务器内部错误，已记录，请稍后再试"), status=500)
         problem.slug = "internal-error"

@@ -8,6 +8,10 @@ async interface SQLAlchemy's aiosqlite dialect expects (ADR 0002).
 The one call that could block for long is waiting for another writer's lock. The connection
 therefore runs with ``busy_timeout = 0`` and waits here, with ``asyncio.sleep``, so that the
 writer holding the lock (often another request of this very process) can finish meanwhile.
+Polling alone is not fair: under a steady stream of writers one unlucky waiter can miss the lock
+for seconds. So the transactions of one process that take the write lock up front
+(``BEGIN IMMEDIATE``) first queue for it in order, on an ``asyncio.Lock`` (first come, first
+served); only the one at the head polls SQLite, which then only waits for other processes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -43,9 +48,40 @@ async def _patiently(call: Callable[[], Any]) -> Any:
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
+def _locked() -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    return error
+
+
+class WriteTurns:
+    """The queue of this process's writers to one database file, one per event loop (an
+    ``asyncio.Lock`` belongs to the loop it first waited on)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def take(self) -> asyncio.Lock:
+        """Wait for this writer's turn, as long as a statement waits for SQLite's lock."""
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            async with asyncio.timeout(LOCK_WAIT_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise _locked() from None
+        return lock
+
+
+def _takes_write_lock(sql: str) -> bool:
+    return sql.lstrip()[:15].upper() == "BEGIN IMMEDIATE"
+
+
 class Cursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, connection: Connection) -> None:
         self._cursor = cursor
+        self._connection = connection
 
     async def __aenter__(self) -> Cursor:
         return self
@@ -74,7 +110,9 @@ class Cursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
-        if parameters is None:
+        if _takes_write_lock(sql):
+            await self._connection.begin_writing(lambda: self._cursor.execute(sql))
+        elif parameters is None:
             await _patiently(lambda: self._cursor.execute(sql))
         else:
             await _patiently(lambda: self._cursor.execute(sql, parameters))
@@ -113,30 +151,51 @@ class _Inline:
 class Connection:
     """The part of ``aiosqlite.Connection`` that SQLAlchemy's aiosqlite dialect uses."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, turns: WriteTurns) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _Inline()
+        self._turns = turns
+        self._turn: asyncio.Lock | None = None
+
+    async def begin_writing(self, begin: Callable[[], Any]) -> None:
+        """Queue for this process's write turn, then take SQLite's write lock with ``begin``;
+        the turn passes on when the transaction commits or rolls back."""
+        if self._turn is None:
+            self._turn = await self._turns.take()
+        try:
+            await _patiently(begin)
+        except BaseException:
+            self._end_turn()
+            raise
+
+    def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
 
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
     def cursor(self) -> Cursor:
-        return Cursor(self._conn.cursor())
+        return Cursor(self._conn.cursor(), self)
 
     async def commit(self) -> None:
         await _patiently(self._conn.commit)
+        self._end_turn()
 
     async def rollback(self) -> None:
-        self._conn.rollback()
+        try:
+            self._conn.rollback()
+        finally:
+            self._end_turn()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
+        self._end_turn()
         if self._connection is not None:
             self._connection = None
             self._conn.close()
@@ -146,7 +205,9 @@ class Connection:
 
 
 def connector(database: str) -> Callable[[], Any]:
-    """An ``async_creator`` for ``create_async_engine`` opening ``database`` inline."""
+    """An ``async_creator`` for ``create_async_engine`` opening ``database`` inline; its
+    connections share one queue of writers."""
+    turns = WriteTurns()
 
     async def connect() -> Connection:
         connection = sqlite3.connect(
@@ -156,6 +217,6 @@ def connector(database: str) -> Callable[[], Any]:
             detect_types=0,
         )
         connection.execute("PRAGMA busy_timeout=0")
-        return Connection(connection)
+        return Connection(connection, turns)
 
     return connect
