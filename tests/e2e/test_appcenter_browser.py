@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.live import LiveServer
+from tests.e2e.test_im_browser import PNG
 
 pytestmark = pytest.mark.browser
 
@@ -35,3 +36,28 @@ def test_a_student_finds_stars_and_sees_an_app_first(phone_page: Page, server: L
 
     page.goto("/apps?q=tsg")  # leave the demo as it was
     page.locator('[data-testid="app"][data-app="library"]').get_by_test_id("star").click()
+
+
+def test_an_administrator_gives_an_app_a_picture_that_everyone_sees(
+    page: Page, server: LiveServer
+) -> None:
+    admin = server.login("admin")
+    sign_in(page, admin.login, admin.password)
+    page.goto("/appcenter/manage/new")
+    form = page.get_by_test_id("app-form")
+    form.get_by_label("应用代码").fill("campus-map")
+    form.get_by_label("名称").fill("校园地图")
+    form.get_by_label("地址", exact=True).fill("https://map.demo.edu.cn/")
+    form.get_by_test_id("icon-upload").set_input_files(
+        {"name": "地图.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    expect(form.get_by_test_id("icon-file")).to_contain_text("地图.png")
+    form.get_by_role("button", name="保存").click()
+    row = page.get_by_test_id("app-campus-map")
+    picture = row.get_by_test_id("app-picture")
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.naturalWidth") == 1, "the browser loaded the picture"
+
+    page.goto("/apps?q=校园地图")
+    tile = page.locator('[data-testid="app"][data-app="campus-map"]')
+    expect(tile.locator("img")).to_be_visible()

@@ -17,11 +17,22 @@ from campus.kernel.i18n import _
 from campus.platform.access import service as access
 from campus.platform.appcenter import events, queries
 from campus.platform.appcenter.models import App, Favourite, Usage
-from campus.platform.appcenter.schemas import AppIn, AppOut, AppPatch
+from campus.platform.appcenter.schemas import FILES_MODULE, AppIn, AppOut, AppPatch, app_key
 from campus.platform.auth import service as auth
+from campus.platform.files import service as files
 from campus.platform.users import service as users
 
-AUDITED = ("name", "kind", "category", "url", "sso_client", "roles", "org_unit_ids", "enabled")
+AUDITED = (
+    "name",
+    "kind",
+    "category",
+    "icon_file_id",
+    "url",
+    "sso_client",
+    "roles",
+    "org_unit_ids",
+    "enabled",
+)
 
 
 async def _check_unique(
@@ -80,23 +91,62 @@ async def _announce(session: AsyncSession, name: str, app: App) -> None:
     await emit(session, name, payload)
 
 
-async def do_create_app(session: AsyncSession, body: AppIn, *, demo: bool = False) -> AppOut:
+async def _check_icon(
+    session: AsyncSession, person_id: int | None, file_id: str | None, own: int | None = None
+) -> str | None:
+    """The uploaded icon, if any: a picture its uploader attaches to nothing else."""
+    if file_id is None:
+        return None
+    if person_id is None:
+        raise InvalidInput.on("icon_file_id", _("只有登录的管理员可以上传图标"))
+    bound_to = (FILES_MODULE, app_key(own)) if own is not None else None
+    return await files.check_image(
+        session, person_id, file_id, field="icon_file_id", bound_to=bound_to
+    )
+
+
+async def do_create_app(
+    session: AsyncSession, body: AppIn, *, person_id: int | None = None, demo: bool = False
+) -> AppOut:
+    """A new app; ``person_id`` is the administrator, whose upload its icon may be."""
     values = await check_app(session, body.model_dump())
+    values["icon_file_id"] = await _check_icon(session, person_id, values.get("icon_file_id"))
     now = clock.now()
     app = App(**values, demo=demo, created_at=now, updated_at=now)
     session.add(app)
     await session.flush()
+    if app.icon_file_id:
+        await files.bind(session, [app.icon_file_id], FILES_MODULE, app_key(app.id))
     audit.record(session, "appcenter.app.create", "appcenter_app", app.code, after=_snapshot(app))
     await _announce(session, events.APP_CREATED, app)
     return await queries.to_out(session, app)
 
 
-async def do_update_app(session: AsyncSession, app: App, body: AppPatch) -> AppOut:
+async def _replace_icon(session: AsyncSession, app: App, icon: str | None) -> None:
+    if icon == app.icon_file_id:
+        return
+    key = app_key(app.id)
+    await files.unbind(session, FILES_MODULE, key, keep=[icon] if icon else [])
+    if icon:
+        await files.bind(session, [icon], FILES_MODULE, key)
+
+
+async def do_update_app(
+    session: AsyncSession, app: App, body: AppPatch, *, person_id: int | None = None
+) -> AppOut:
+    """Change the given fields; ``sso_client`` and ``icon_file_id`` given as null clear them."""
     fields = body.model_dump(exclude_unset=True)
-    fields = {k: v for k, v in fields.items() if v is not None or k == "sso_client"}
+    clearable = ("sso_client", "icon_file_id")
+    fields = {k: v for k, v in fields.items() if v is not None or k in clearable}
     kind = fields.get("kind", app.kind)
     client = fields.get("sso_client", app.sso_client)
     values = await check_app(session, {**fields, "kind": kind, "sso_client": client}, app.id)
+    if "icon_file_id" in values:
+        icon = values["icon_file_id"]
+        if icon != app.icon_file_id:
+            icon = await _check_icon(session, person_id, icon, own=app.id)
+        await _replace_icon(session, app, icon)
+        values["icon_file_id"] = icon
     before = _snapshot(app)
     for name, value in values.items():
         setattr(app, name, value)

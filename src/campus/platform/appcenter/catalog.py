@@ -17,7 +17,7 @@ from campus.kernel.manifest import MenuEntry, Module
 from campus.platform.access import service as access
 from campus.platform.appcenter import queries
 from campus.platform.appcenter.models import App
-from campus.platform.appcenter.schemas import AppCard, AppUsageOut
+from campus.platform.appcenter.schemas import AppCard, AppUsageOut, icon_url
 from campus.platform.users import service as users
 
 MODULE_PREFIX = "m."
@@ -132,6 +132,7 @@ def stored_card(app: App) -> AppCard:
         description=app.description,
         category=app.category,
         icon=app.icon,
+        icon_url=icon_url(app.code, app.icon_file_id),
         url=app.url,
         open_url=open_url(app.code),
         initials=initials(app.name),

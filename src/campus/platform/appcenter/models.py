@@ -23,7 +23,8 @@ class App(Base):
     kind: Mapped[str] = mapped_column(String(10))  # external | link
     description: Mapped[str] = mapped_column(String(200), default="")
     category: Mapped[str] = mapped_column(String(20))
-    icon: Mapped[str] = mapped_column(String(40))
+    icon: Mapped[str] = mapped_column(String(40))  # a Tabler icon name, shown without a picture
+    icon_file_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # uploaded
     url: Mapped[str] = mapped_column(String(500))
     sso_client: Mapped[str | None] = mapped_column(String(80), nullable=True)
     roles: Mapped[list[str]] = mapped_column(JSON)  # empty: every role

@@ -20,6 +20,7 @@ from campus.platform.appcenter import actions, catalog, queries
 from campus.platform.appcenter.permissions import APP_MANAGE
 from campus.platform.appcenter.routes import me, stored_app, visible_card
 from campus.platform.appcenter.schemas import AppIn, AppPatch
+from campus.platform.files import service as files
 
 USAGE_CHART_APPS = 15
 router = APIRouter(tags=["appcenter-pages"])
@@ -115,6 +116,8 @@ def _form_fields(form: dict[str, str]) -> dict[str, Any]:
     fields["roles"] = _split(form.get("roles", ""))
     fields["org_units"] = _split(form.get("org_units", ""))
     fields["enabled"] = form.get("enabled") == "on"
+    # The upload field posts the picture's id while one is kept; none posted: no picture.
+    fields["icon_file_id"] = form.get("icon_file_id", "")
     return fields
 
 
@@ -131,15 +134,25 @@ async def _form(
         out = await queries.to_out(session, await stored_app(session, code))
         data = out.model_dump()
         form = {k: str(data[k] or "") for k in FIELDS}
+        form["icon_file_id"] = out.icon_file_id or ""
         form |= {"roles": ", ".join(out.roles), "org_units": ", ".join(out.org_units)}
         form["enabled"] = "on" if out.enabled else ""
+    form = form or {
+        "kind": "link",
+        "category": "其他",
+        "icon": "apps",
+        "order": "100",
+        "enabled": "on",
+    }
+    picture = form.get("icon_file_id")
+    pictures = await files.get_files(session, [picture]) if picture else []
     return render(
         request,
         "appcenter/form.html",
         status,
         code=code,
-        form=form
-        or {"kind": "link", "category": "其他", "icon": "apps", "order": "100", "enabled": "on"},
+        form=form,
+        icon_files=[{"id": f.id, "name": f.name} for f in pictures],
         errors=errors or {},
     )
 
@@ -160,7 +173,7 @@ async def create_submit(request: Request, session: SessionDep) -> Response:
     try:
         body = AppIn(**_form_fields(form))
         async with session.begin_nested():
-            await actions.do_create_app(session, body)
+            await actions.do_create_app(session, body, person_id=me().person_id)
     except (Problem, ValidationError) as exc:
         return await _form(request, session, 422, form=form, errors=form_errors(exc))
     return _saved(request)
@@ -175,7 +188,7 @@ async def update_submit(request: Request, code: str, session: SessionDep) -> Res
     try:
         body = AppPatch(**fields)
         async with session.begin_nested():
-            await actions.do_update_app(session, app, body)
+            await actions.do_update_app(session, app, body, person_id=me().person_id)
     except (Problem, ValidationError) as exc:
         return await _form(request, session, 422, code=code, form=form, errors=form_errors(exc))
     return _saved(request)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.platform.appcenter.models import App, Favourite, Usage
-from campus.platform.appcenter.schemas import AppOut
+from campus.platform.appcenter.schemas import AppOut, icon_url
 from campus.platform.users import service as users
 
 
@@ -77,6 +77,8 @@ def _out(app: App, org_codes: list[str]) -> AppOut:
         description=app.description,
         category=app.category,
         icon=app.icon,
+        icon_file_id=app.icon_file_id,
+        icon_url=icon_url(app.code, app.icon_file_id),
         url=app.url,
         sso_client=app.sso_client,
         roles=list(app.roles),

@@ -21,7 +21,16 @@ from campus.platform.access.service import require, signed_in
 from campus.platform.appcenter import actions, catalog, queries
 from campus.platform.appcenter.models import App
 from campus.platform.appcenter.permissions import APP_MANAGE
-from campus.platform.appcenter.schemas import AppCard, AppIn, AppOut, AppPatch, AppUsageOut
+from campus.platform.appcenter.schemas import (
+    FILES_MODULE,
+    AppCard,
+    AppIn,
+    AppOut,
+    AppPatch,
+    AppUsageOut,
+    app_key,
+)
+from campus.platform.files import service as files
 
 router = APIRouter(prefix="/api/v1/appcenter", tags=["appcenter"])
 
@@ -121,7 +130,7 @@ async def list_apps(session: ReadSessionDep) -> list[AppOut]:
     summary="登记应用",
 )
 async def create_app(body: AppIn, session: SessionDep) -> AppOut:
-    return await actions.do_create_app(session, body)
+    return await actions.do_create_app(session, body, person_id=me().person_id)
 
 
 @router.get(
@@ -138,4 +147,27 @@ async def get_app(code: str, session: ReadSessionDep) -> AppOut:
     summary="修改应用（enabled=false 即停用）",
 )
 async def update_app(code: str, body: AppPatch, session: SessionDep) -> AppOut:
-    return await actions.do_update_app(session, await stored_app(session, code), body)
+    app = await stored_app(session, code)
+    return await actions.do_update_app(session, app, body, person_id=me().person_id)
+
+
+@router.get(
+    "/apps/{code}/icon",
+    dependencies=[signed_in()],
+    summary="应用的上传图标（能看到该应用的人，或应用管理员）",
+    response_class=Response,
+)
+async def app_icon(code: str, session: ReadSessionDep, rt: RuntimeDep) -> Response:
+    principal = me()
+    if not principal.can(APP_MANAGE):
+        await visible_card(session, rt, code)
+    app = await stored_app(session, code)
+    if not app.icon_file_id:
+        raise NotFound(_("应用“{code}”没有上传图标", code=code))
+    opened = await files.open_file(
+        rt, session, app.icon_file_id, bound_to=(FILES_MODULE, app_key(app.id))
+    )
+    response = files.download_response(opened)
+    # The URL names the file, so a new upload is a new URL: browsers may keep this one.
+    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
+    return response

@@ -31,6 +31,18 @@ def icon_names() -> frozenset[str]:
     return frozenset(re.findall(r"\.ti-([a-z0-9-]+):before", ICONS_CSS.read_text()))
 
 
+FILES_MODULE = "appcenter"  # the module an uploaded icon is bound to, under app_key
+
+
+def app_key(app_id: int) -> str:
+    return f"app:{app_id}"
+
+
+def icon_url(code: str, file_id: str | None) -> str | None:
+    """Where an app's uploaded icon is served; the file id in the query lets browsers keep it."""
+    return None if not file_id else f"/api/v1/appcenter/apps/{code}/icon?v={file_id}"
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -57,9 +69,9 @@ class _Checked(BaseModel):
     def known_icon(cls, value: str | None) -> str | None:
         return None if value is None else _icon(value)
 
-    @field_validator("sso_client", check_fields=False)
+    @field_validator("sso_client", "icon_file_id", check_fields=False)
     @classmethod
-    def blank_client(cls, value: str | None) -> str | None:
+    def blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
 
@@ -71,6 +83,9 @@ class AppPatch(_Checked):
     description: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, min_length=1, max_length=20)
     icon: str | None = Field(default=None, max_length=40)
+    icon_file_id: str | None = Field(
+        default=None, max_length=32, description="上传的图标图片（文件编号）；null 为不用图片"
+    )
     url: str | None = Field(default=None, max_length=500)
     sso_client: str | None = Field(default=None, max_length=80, description="如 oidc:<client_id>")
     roles: list[str] | None = Field(default=None, max_length=50, description="角色代码；空为所有人")
@@ -90,6 +105,9 @@ class AppIn(_Checked):
     description: str = Field(default="", max_length=200)
     category: str = Field(default="其他", min_length=1, max_length=20)
     icon: str = Field(default="apps", max_length=40)
+    icon_file_id: str | None = Field(
+        default=None, max_length=32, description="上传的图标图片（文件编号），代替图标库图标"
+    )
     url: str = Field(max_length=500)
     sso_client: str | None = Field(default=None, max_length=80, description="如 oidc:<client_id>")
     roles: list[str] = Field(default_factory=list, max_length=50)
@@ -118,6 +136,8 @@ class AppOut(BaseModel):
     description: str
     category: str
     icon: str
+    icon_file_id: str | None = None
+    icon_url: str | None = None  # the uploaded picture, shown instead of the icon
     url: str
     sso_client: str | None
     roles: list[str]
@@ -137,6 +157,7 @@ class AppCard(BaseModel):
     description: str
     category: str
     icon: str
+    icon_url: str | None = None  # the uploaded picture, shown instead of the icon
     url: str
     open_url: str
     module: str | None = None

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import StreamingResponse
 
 from campus.kernel.context import Principal
+from campus.kernel.errors import InvalidInput
+from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.kernel.storage import Storage
 from campus.platform.access import service as access
@@ -42,6 +44,7 @@ __all__ = [
     "access_file",
     "bind",
     "check_attachable",
+    "check_image",
     "content_disposition",
     "download_response",
     "get_files",
@@ -69,6 +72,28 @@ async def check_attachable(
     return await actions.check_attachable(
         session, principal_person_id, ids, field=field, bound_to=bound_to
     )
+
+
+PICTURE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+async def check_image(
+    session: AsyncSession,
+    principal_person_id: int,
+    file_id: str,
+    *,
+    field: str,
+    bound_to: tuple[str, str] | None = None,
+) -> str:
+    """The id of one attachable picture (PNG, JPEG, GIF or WebP: what every browser shows, and
+    no SVG, which could carry script), for an avatar or an icon; ``InvalidInput`` on ``field``
+    otherwise."""
+    found = await check_attachable(
+        session, principal_person_id, [file_id], field=field, bound_to=bound_to
+    )
+    if found[0].content_type not in PICTURE_TYPES:
+        raise InvalidInput.on(field, _("请上传图片（PNG、JPEG、GIF 或 WebP）"))
+    return found[0].id
 
 
 async def bind(session: AsyncSession, ids: Sequence[str], module: str, object_key: str) -> None:

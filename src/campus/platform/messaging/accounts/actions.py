@@ -91,17 +91,6 @@ async def _check_editors(session: AsyncSession, person_ids: Sequence[int]) -> li
     return wanted
 
 
-async def _check_image(
-    session: AsyncSession, principal: Principal, file_id: str, field: str, key: str
-) -> str:
-    found = await files.check_attachable(
-        session, principal.person_id, [file_id], field=field, bound_to=(urls.FILES_MODULE, key)
-    )
-    if not found[0].content_type.startswith("image/"):
-        raise InvalidInput.on(field, _("请上传图片（PNG、JPEG、GIF 或 WebP）"))
-    return found[0].id
-
-
 async def _check_unique(
     session: AsyncSession, column: Any, value: str, field: str, own_id: int | None = None
 ) -> None:
@@ -157,12 +146,9 @@ async def check_create_account(
     # The avatar is checked as bound to nothing yet; it is bound once the account has an id.
     avatar = None
     if body.avatar_file_id:
-        found = await files.check_attachable(
-            session, principal.person_id, [body.avatar_file_id], field="avatar_file_id"
+        avatar = await files.check_image(
+            session, principal.person_id, body.avatar_file_id, field="avatar_file_id"
         )
-        if not found[0].content_type.startswith("image/"):
-            raise InvalidInput.on("avatar_file_id", _("请上传图片（PNG、JPEG、GIF 或 WebP）"))
-        avatar = found[0].id
     return await do_create_account(session, principal, body, editors, avatar)
 
 
@@ -223,8 +209,12 @@ async def check_update_account(
     editors = None if body.editor_ids is None else await _check_editors(session, body.editor_ids)
     avatar = account.avatar_file_id
     if "avatar_file_id" in given:
-        avatar = body.avatar_file_id and await _check_image(
-            session, principal, body.avatar_file_id, "avatar_file_id", urls.account_key(account.id)
+        avatar = body.avatar_file_id and await files.check_image(
+            session,
+            principal.person_id,
+            body.avatar_file_id,
+            field="avatar_file_id",
+            bound_to=(urls.FILES_MODULE, urls.account_key(account.id)),
         )
     await do_update_account(session, account, body, editors, avatar)
 
@@ -355,11 +345,9 @@ async def _check_post_fields(
     bound_to = (urls.FILES_MODULE, key) if key else None
     cover = values["cover_file_id"]
     if cover:
-        found = await files.check_attachable(
-            session, principal.person_id, [cover], field="cover_file_id", bound_to=bound_to
+        await files.check_image(
+            session, principal.person_id, cover, field="cover_file_id", bound_to=bound_to
         )
-        if not found[0].content_type.startswith("image/"):
-            raise InvalidInput.on("cover_file_id", _("封面请上传图片（PNG、JPEG、GIF 或 WebP）"))
     attachments = list(dict.fromkeys(values["attachments"]))
     if attachments:
         await files.check_attachable(
