@@ -139,6 +139,16 @@ class Settings(BaseSettings):
     registry_ttl_seconds: int = Field(
         default=30, ge=5, le=300, description="Lease of this process's registration (seconds)"
     )
+    registry_etcd_url: str | None = Field(
+        default=None,
+        description="etcd (http://host:2379) holding the service registry's instances, leases "
+        "and change index; unset: the database and the cache hold them",
+    )
+    registry_etcd_prefix: str = Field(
+        default="/campus/registry/",
+        pattern=r"^/.*/$",
+        description="Key prefix of the service registry in etcd",
+    )
     gateway_token_check: Literal["local", "introspect"] = Field(
         default="local",
         description="How the API gateway checks OAuth bearer tokens: local (signature and "

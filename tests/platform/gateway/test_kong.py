@@ -23,6 +23,7 @@ from campus.platform.gateway import service as gateway
 from campus.platform.gateway.models import GatewaySubscription
 from campus.platform.gateway.schemas import ConsumerIn, RouteIn, ServiceIn
 from campus.platform.registry import actions as registry_actions
+from campus.platform.registry import store as registry_store
 from campus.platform.registry.schemas import InstanceIn
 from tests.own_database import migrated_database
 from tests.platform.gateway.conftest import GW, Setup, unique
@@ -165,7 +166,7 @@ async def _register(rt: Runtime, service: str) -> None:
                 modules=["library_api"],
                 ttl_seconds=300,
             )
-            await registry_actions.do_register(session, rt.cache, "kong-test", body)
+            await registry_actions.do_register(session, registry_store.of(rt), "kong-test", body)
 
 
 async def _configure_elsewhere(rt: Runtime, names: dict[str, str]) -> None:

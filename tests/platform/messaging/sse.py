@@ -39,15 +39,16 @@ class SseStream:
         headers = [(b"cookie", cookie.encode()), (b"accept", b"text/event-stream")]
         if self.last_event_id is not None:
             headers.append((b"last-event-id", str(self.last_event_id).encode()))
+        path, _sep, query = self.path.partition("?")
         return {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
             "method": "GET",
             "scheme": "http",
-            "path": self.path,
-            "raw_path": self.path.encode(),
-            "query_string": b"",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
             "root_path": "",
             "headers": headers,
             "client": ("127.0.0.1", 50000),

@@ -1,21 +1,61 @@
 """Fixtures for the service center's tests: registry credentials made by an administrator over
-HTTP, clients that call as an instance (bearer token, no cookies), and a clock to move."""
+HTTP, clients that call as an instance (bearer token, no cookies), and a clock to move.
+
+Every test runs on each instance store: the database (always) and etcd, when
+CAMPUS_TEST_ETCD_URL names one (CI starts one; see .ci/run), each test under a key prefix of
+its own, removed after it. ``@pytest.mark.backend("etcd")`` runs a test on the named ones only.
+"""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+import aetcd
 import httpx
 import pytest
 
 from campus.kernel import clock
+from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
 
 INSTANCES = "/api/v1/registry/instances"
+BACKENDS = ("database", "etcd")
+ETCD_URL = os.environ.get("CAMPUS_TEST_ETCD_URL", "")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    only = metafunc.definition.get_closest_marker("backend")
+    metafunc.parametrize("backend", only.args if only else BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+async def backend(
+    request: pytest.FixtureRequest, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[str]:
+    """The instance store the test runs on."""
+    if request.param != "etcd":
+        yield request.param
+        return
+    if not ETCD_URL:
+        pytest.skip("the etcd backend's run needs CAMPUS_TEST_ETCD_URL (an etcd to use)")
+    prefix = f"/campus-test/{uuid.uuid4().hex}/registry/"
+    monkeypatch.setattr(runtime.settings, "registry_etcd_url", ETCD_URL)
+    monkeypatch.setattr(runtime.settings, "registry_etcd_prefix", prefix)
+    yield request.param
+    client = aetcd.Client(**etcd_address(ETCD_URL))
+    async with client:
+        await client.delete_prefix(prefix.encode())
+
+
+def etcd_address(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    return {"host": parts.hostname, "port": parts.port or 2379}
 
 
 def unique(prefix: str = "svc") -> str:
@@ -100,5 +140,7 @@ class Clock:
 
 
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def frozen(monkeypatch: pytest.MonkeyPatch, backend: str) -> Clock:
+    if backend == "etcd":
+        pytest.skip("etcd's leases run on etcd's clock: test_etcd.py lets one lapse for real")
     return Clock(monkeypatch)

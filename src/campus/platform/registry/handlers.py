@@ -8,10 +8,11 @@ import time
 import httpx
 import structlog
 
-from campus.kernel import clock, runtime
+from campus.kernel import runtime
 from campus.kernel.manifest import ScheduledJob
 from campus.kernel.runtime import Runtime
-from campus.platform.registry import actions, queries
+from campus.platform.registry import actions, queries, store
+from campus.platform.registry.sql_store import EVICT_BATCH
 
 log = structlog.get_logger(__name__)
 
@@ -23,16 +24,18 @@ PROBES_AT_ONCE = 20
 
 
 async def evict_expired(rt: Runtime) -> int:
-    """Remove every instance whose lease lapsed (batch by batch); returns how many."""
+    """Remove every instance whose lease lapsed (batch by batch); returns how many. On etcd,
+    which deletes them itself, record those it deleted since the last run."""
+    instances = store.of(rt)
     evicted = 0
     while True:
         async with rt.db.transaction() as session:
-            batch = await actions.do_evict_expired(session, rt.cache, clock.now())
+            batch = await actions.do_evict_expired(session, instances)
         evicted += batch
-        if batch < actions.EVICT_BATCH:
+        if batch < EVICT_BATCH:
             break
     async with rt.db.transaction() as session:
-        await actions.do_purge_changes(session)
+        await actions.do_purge_changes(session, instances)
     return evicted
 
 
@@ -53,8 +56,9 @@ async def probe(client: httpx.AsyncClient, instance_id: str, url: str) -> action
 
 async def check_health(rt: Runtime, client: httpx.AsyncClient) -> list[actions.ProbeResult]:
     """Probe every live instance that declared a health URL, and record the results."""
+    instances = store.of(rt)
     async with rt.db.read() as session:
-        targets = await queries.probe_targets(session)
+        targets = await queries.probe_targets(instances, session)
     limit = asyncio.Semaphore(PROBES_AT_ONCE)
 
     async def bounded(instance_id: str, url: str) -> actions.ProbeResult:
@@ -64,7 +68,7 @@ async def check_health(rt: Runtime, client: httpx.AsyncClient) -> list[actions.P
     results = await asyncio.gather(*(bounded(i, url) for i, url in targets))
     async with rt.db.transaction() as session:
         for result in results:
-            await actions.do_record_probe(session, rt.cache, result)
+            await actions.do_record_probe(session, instances, result)
     return list(results)
 
 

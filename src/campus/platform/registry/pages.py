@@ -19,6 +19,7 @@ from campus.platform.access.service import require
 from campus.platform.registry import actions, queries
 from campus.platform.registry.permissions import CREDENTIAL_MANAGE, SERVICE_READ
 from campus.platform.registry.schemas import CredentialIn, CredentialIssued
+from campus.platform.registry.store import StoreDep
 
 router = APIRouter(tags=["registry-pages"])
 
@@ -30,21 +31,25 @@ def _helpers() -> dict[str, Any]:
 
 
 @router.get("/registry/services", dependencies=[require(SERVICE_READ)])
-async def services_page(request: Request, session: ReadSessionDep) -> Response:
-    services = await queries.list_services(session)
-    index = await queries.change_index(session)
+async def services_page(request: Request, session: ReadSessionDep, instances: StoreDep) -> Response:
+    services = await queries.list_services(session, instances)
+    index = await instances.change_index(session)
     return render(request, "registry/services.html", services=services, index=index)
 
 
 @router.get("/registry/services/{name}", dependencies=[require(SERVICE_READ)])
-async def service_page(request: Request, name: str, session: ReadSessionDep) -> Response:
-    instances = await queries.get_service_instances(session, name)
-    return render(request, "registry/service.html", service=name, instances=instances, **_helpers())
+async def service_page(
+    request: Request, name: str, session: ReadSessionDep, instances: StoreDep
+) -> Response:
+    found = await queries.get_service_instances(session, instances, name)
+    return render(request, "registry/service.html", service=name, instances=found, **_helpers())
 
 
 @router.get("/registry/instances/{instance_id}", dependencies=[require(SERVICE_READ)])
-async def instance_page(request: Request, instance_id: str, session: ReadSessionDep) -> Response:
-    instance = await queries.get_instance(session, instance_id)
+async def instance_page(
+    request: Request, instance_id: str, session: ReadSessionDep, instances: StoreDep
+) -> Response:
+    instance = await queries.get_instance(session, instances, instance_id)
     history = await queries.health_history(session, instance_id)
     return render(
         request, "registry/instance.html", instance=instance, history=history, **_helpers()

@@ -19,9 +19,8 @@ from campus.kernel import context
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import InvalidInput, Unauthenticated
 from campus.kernel.i18n import _
-from campus.kernel.runtime import Runtime
 from campus.platform.access.service import denied, public, require
-from campus.platform.registry import actions, queries, watch
+from campus.platform.registry import actions, queries, store
 from campus.platform.registry.permissions import CREDENTIAL_MANAGE, SERVICE_READ
 from campus.platform.registry.schemas import (
     CredentialIn,
@@ -33,8 +32,10 @@ from campus.platform.registry.schemas import (
     InstanceOut,
     LeaseOut,
     Registered,
+    Reset,
     ServiceSummary,
 )
+from campus.platform.registry.store import StoreDep
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 
@@ -42,7 +43,6 @@ router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 CSRF_EXEMPT = ("/api/v1/registry/instances",)
 DEFAULT_WAIT_SECONDS = 30.0
 MAX_WAIT_SECONDS = 300.0
-KEEPALIVE_SECONDS = 15.0
 WAIT = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 INDEX_HEADER = "X-Registry-Index"
 
@@ -87,11 +87,6 @@ def wait_seconds(wait: str | None) -> float:
     return seconds
 
 
-async def current_index(rt: Runtime) -> int:
-    async with rt.db.read() as session:
-        return await queries.change_index(session)
-
-
 # ---------------------------------------------------------------- instances (registry token)
 
 
@@ -103,9 +98,9 @@ async def current_index(rt: Runtime) -> int:
     summary="注册实例（服务注册令牌）：同一实例 id 再次注册即更新并续约",
 )
 async def register(
-    body: InstanceIn, owner: OwnerDep, session: SessionDep, rt: RuntimeDep
+    body: InstanceIn, owner: OwnerDep, session: SessionDep, instances: StoreDep
 ) -> Registered:
-    return await actions.do_register(session, rt.cache, owner, body)
+    return await actions.do_register(session, instances, owner, body)
 
 
 @router.put(
@@ -114,8 +109,10 @@ async def register(
     dependencies=[public()],
     summary="心跳续约：租约已过期或实例已下线时返回 404，实例应重新注册",
 )
-async def heartbeat(instance_id: str, owner: OwnerDep, session: SessionDep) -> LeaseOut:
-    return await actions.do_heartbeat(session, owner, instance_id)
+async def heartbeat(
+    instance_id: str, owner: OwnerDep, session: SessionDep, instances: StoreDep
+) -> LeaseOut:
+    return await actions.do_heartbeat(session, instances, owner, instance_id)
 
 
 @router.delete(
@@ -125,9 +122,9 @@ async def heartbeat(instance_id: str, owner: OwnerDep, session: SessionDep) -> L
     summary="注销实例",
 )
 async def deregister(
-    instance_id: str, owner: OwnerDep, session: SessionDep, rt: RuntimeDep
+    instance_id: str, owner: OwnerDep, session: SessionDep, instances: StoreDep
 ) -> Response:
-    await actions.do_deregister(session, rt.cache, owner, instance_id)
+    await actions.do_deregister(session, instances, owner, instance_id)
     return Response(status_code=204)
 
 
@@ -143,6 +140,7 @@ async def deregister(
 async def discover(
     name: str,
     rt: RuntimeDep,
+    instances: StoreDep,
     response: Response,
     namespace: Annotated[str | None, Query(max_length=30)] = None,
     module: Annotated[str | None, Query(max_length=60)] = None,
@@ -150,12 +148,11 @@ async def discover(
     wait: Annotated[str | None, Query(description="最长等待，如 30s；默认 30s")] = None,
 ) -> Discovery:
     if index is not None:
-        timeout = wait_seconds(wait)
-        await watch.waker(rt.cache).wait_past(index, timeout, lambda: current_index(rt))
+        await instances.wait_past(index, wait_seconds(wait))
     async with rt.db.read() as session:
-        now = await queries.change_index(session)
+        now = await instances.change_index(session)
         found = await queries.instances_of(
-            session, name, only_available=True, namespace=namespace, module=module
+            session, instances, name, only_available=True, namespace=namespace, module=module
         )
     response.headers[INDEX_HEADER] = str(now)
     return Discovery(service=name, index=now, instances=found)
@@ -170,6 +167,7 @@ async def discover(
 )
 async def watch_changes(
     rt: RuntimeDep,
+    instances: StoreDep,
     service: Annotated[str | None, Query(max_length=60)] = None,
     index: Annotated[int | None, Query(ge=0, description="从此变更序号之后开始")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -178,32 +176,28 @@ async def watch_changes(
     if last_event_id and last_event_id.isdigit():
         start = int(last_event_id)
     if start is None:
-        start = await current_index(rt)
+        async with rt.db.read() as session:
+            start = await instances.change_index(session)
     return StreamingResponse(
-        change_frames(rt, start, service),
+        change_frames(instances, start, service),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def change_frames(rt: Runtime, after: int, service: str | None) -> AsyncIterator[str]:
+async def change_frames(
+    instances: store.InstanceStore, after: int, service: str | None
+) -> AsyncIterator[str]:
     yield f": watching from {after}\n\n"
-    while True:
-        async with rt.db.read() as session:
-            now = await queries.change_index(session)
-            changes = await queries.changes_after(session, after, service)
-        for change in changes:
-            data = json.dumps(change.model_dump(mode="json"), ensure_ascii=False)
-            yield f"id: {change.index}\nevent: change\ndata: {data}\n\n"
-        if len(changes) == queries.CHANGES_PAGE:
-            after = changes[-1].index
-            continue
-        after = max([after, now, *(change.index for change in changes)])
-        moved = await watch.waker(rt.cache).wait_past(
-            after, KEEPALIVE_SECONDS, lambda: current_index(rt)
-        )
-        if moved <= after:
+    async for change in instances.follow(after, service):
+        if change is None:
             yield ": keepalive\n\n"
+            continue
+        data = json.dumps(change.model_dump(mode="json"), ensure_ascii=False)
+        if isinstance(change, Reset):  # the history asked for is gone: read afresh
+            yield f"id: {change.index}\nevent: reset\ndata: {data}\n\n"
+        else:
+            yield f"id: {change.index}\nevent: change\ndata: {data}\n\n"
 
 
 # ---------------------------------------------------------------- administration
@@ -215,8 +209,8 @@ async def change_frames(rt: Runtime, after: int, service: str | None) -> AsyncIt
     dependencies=[require(SERVICE_READ)],
     summary="服务列表：实例数与健康实例数",
 )
-async def list_services(session: ReadSessionDep) -> list[ServiceSummary]:
-    return await queries.list_services(session)
+async def list_services(session: ReadSessionDep, instances: StoreDep) -> list[ServiceSummary]:
+    return await queries.list_services(session, instances)
 
 
 @router.get(
@@ -225,8 +219,10 @@ async def list_services(session: ReadSessionDep) -> list[ServiceSummary]:
     dependencies=[require(SERVICE_READ)],
     summary="一个服务的全部实例（含不健康与租约过期未清除的）",
 )
-async def service_instances(name: str, session: ReadSessionDep) -> list[InstanceOut]:
-    return await queries.get_service_instances(session, name)
+async def service_instances(
+    name: str, session: ReadSessionDep, instances: StoreDep
+) -> list[InstanceOut]:
+    return await queries.get_service_instances(session, instances, name)
 
 
 @router.get(
@@ -235,8 +231,10 @@ async def service_instances(name: str, session: ReadSessionDep) -> list[Instance
     dependencies=[require(SERVICE_READ)],
     summary="一个实例",
 )
-async def get_instance(instance_id: str, session: ReadSessionDep) -> InstanceOut:
-    return await queries.get_instance(session, instance_id)
+async def get_instance(
+    instance_id: str, session: ReadSessionDep, instances: StoreDep
+) -> InstanceOut:
+    return await queries.get_instance(session, instances, instance_id)
 
 
 @router.get(
@@ -245,8 +243,10 @@ async def get_instance(instance_id: str, session: ReadSessionDep) -> InstanceOut
     dependencies=[require(SERVICE_READ)],
     summary="实例的健康检查记录，新的在前",
 )
-async def instance_health(instance_id: str, session: ReadSessionDep) -> list[HealthCheckOut]:
-    await queries.get_instance(session, instance_id)
+async def instance_health(
+    instance_id: str, session: ReadSessionDep, instances: StoreDep
+) -> list[HealthCheckOut]:
+    await queries.get_instance(session, instances, instance_id)
     return await queries.health_history(session, instance_id)
 
 

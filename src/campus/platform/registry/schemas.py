@@ -132,6 +132,22 @@ class ChangeOut(BaseModel):
     kind: str
 
 
+class Removal(BaseModel):
+    """An instance gone from the registry, at a change index."""
+
+    service: str
+    instance_id: str
+    index: int
+
+
+class Reset(BaseModel):
+    """A stream asked to replay from an index the store no longer holds (etcd compacted it):
+    the watcher reads the instances afresh and follows on from ``index``."""
+
+    index: int
+    compacted: int
+
+
 class CredentialIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

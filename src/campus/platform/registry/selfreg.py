@@ -23,7 +23,7 @@ import structlog
 import campus
 from campus.kernel.errors import NotFound
 from campus.kernel.runtime import Runtime
-from campus.platform.registry import actions
+from campus.platform.registry import actions, store
 from campus.platform.registry.schemas import InstanceIn
 
 log = structlog.get_logger(__name__)
@@ -71,12 +71,14 @@ class InProcess:
 
     async def register(self, body: InstanceIn) -> None:
         async with self.rt.db.transaction() as session:
-            await actions.do_register(session, self.rt.cache, actions.PLATFORM_OWNER, body)
+            await actions.do_register(session, store.of(self.rt), actions.PLATFORM_OWNER, body)
 
     async def renew(self, instance_id: str) -> bool:
         try:
             async with self.rt.db.transaction() as session:
-                await actions.do_heartbeat(session, actions.PLATFORM_OWNER, instance_id)
+                await actions.do_heartbeat(
+                    session, store.of(self.rt), actions.PLATFORM_OWNER, instance_id
+                )
         except NotFound:
             return False
         return True
@@ -85,7 +87,7 @@ class InProcess:
         with contextlib.suppress(NotFound):
             async with self.rt.db.transaction() as session:
                 await actions.do_deregister(
-                    session, self.rt.cache, actions.PLATFORM_OWNER, instance_id
+                    session, store.of(self.rt), actions.PLATFORM_OWNER, instance_id
                 )
 
 

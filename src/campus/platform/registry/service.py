@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from campus.kernel.runtime import Runtime
-from campus.platform.registry import queries, watch
+from campus.platform.registry import queries, store
 from campus.platform.registry.schemas import InstanceOut
 from campus.platform.registry.selfreg import SERVICE, self_registered
 
@@ -30,25 +30,20 @@ async def discover(
 ) -> list[InstanceOut]:
     async with rt.db.read() as session:
         return await queries.instances_of(
-            session, service, only_available=True, namespace=namespace, module=module
+            session, store.of(rt), service, only_available=True, namespace=namespace, module=module
         )
 
 
 async def all_instances(rt: Runtime) -> list[InstanceOut]:
     async with rt.db.read() as session:
-        services = await queries.list_services(session)
-        return [
-            instance
-            for summary in services
-            for instance in await queries.instances_of(session, summary.name, only_available=False)
-        ]
+        return await store.of(rt).instances(session, None, only_available=False)
 
 
 async def change_index(rt: Runtime) -> int:
     async with rt.db.read() as session:
-        return await queries.change_index(session)
+        return await store.of(rt).change_index(session)
 
 
 async def wait_for_change(rt: Runtime, index: int, seconds: float) -> int:
     """The registry's change index once it passes ``index``, or after ``seconds``."""
-    return await watch.waker(rt.cache).wait_past(index, seconds, lambda: change_index(rt))
+    return await store.of(rt).wait_past(index, seconds)
