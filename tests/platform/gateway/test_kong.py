@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from typer.testing import CliRunner
 
 from campus.entrypoints import cli
@@ -88,7 +90,7 @@ async def test_the_export_is_deterministic_tagged_and_shaped_as_kong_reads_it(
     route = next(r for r in books["routes"] if r["paths"] == [f"/gw/{names['books']}/books"])
     assert route["methods"] == ["GET", "POST"] and route["strip_path"] is True
     plugins = {p["name"]: p["config"] for p in route["plugins"]}
-    assert set(plugins) == {"acl", "hmac-auth", "key-auth", "rate-limiting"}
+    assert set(plugins) == {"acl", "hmac-auth", "jwt", "key-auth", "rate-limiting"}
     assert plugins["acl"]["allow"] == ["library"]
     assert plugins["rate-limiting"]["minute"] == 100
     assert plugins["hmac-auth"]["clock_skew"] == 300
@@ -237,7 +239,9 @@ async def test_the_export_round_trips_through_the_admin_api(
     again = (await setup.admin.get(f"{GW}/kong.yaml", params={"tag": "rt"})).text
     services = {names["books"], names["news"], names["offered"]}
     consumers = {names["app"], names["sub"]}
-    assert _only(yaml.safe_load(again), services, consumers) == yaml.safe_load(exported)
+    source = yaml.safe_load(exported)
+    assert _only(yaml.safe_load(again), services, consumers) == _only(source, services, consumers)
+    assert {c["username"] for c in source["consumers"]} == consumers | {"campus-anonymous"}
 
     # Offered services come back needing approval, owned by the importing administrator.
     listed = {s["name"]: s for s in (await setup.admin.get(f"{GW}/services")).json()}
@@ -278,3 +282,41 @@ async def test_a_bad_document_is_refused_whole(setup: Setup, db: Runtime) -> Non
     assert await count() == before
     student_like = await setup.admin.post(f"{GW}/kong.yaml", content=b"\xff\xfe")
     assert student_like.status_code == 422
+
+
+async def test_kong_accepts_any_one_credential_and_verifies_our_bearer_tokens(
+    setup: Setup, make_owner: MakeOwner, db: Runtime
+) -> None:
+    names = await _configure(setup, make_owner)
+    bound = await setup.admin.post(f"{GW}/consumers/{names['app']}/oauth-client")
+    assert bound.status_code == 201, bound.text
+    issued = await setup.admin.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(bound.json()["client_id"], bound.json()["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    document = yaml.safe_load(await gateway.export_kong(db, "campus-prod"))
+
+    route = next(
+        r
+        for s in document["services"]
+        for r in s["routes"]
+        if r["paths"] == [f"/gw/{names['books']}/books"]
+    )
+    auth = {p["name"]: p["config"] for p in route["plugins"] if p["name"] != "acl"}
+    assert {"hmac-auth", "jwt", "key-auth"} <= set(auth)
+    # Kong would demand every auth plugin; each falls back to the anonymous consumer instead,
+    # which is refused: any one credential passes, none is a 401.
+    assert {auth[n]["anonymous"] for n in ("hmac-auth", "jwt", "key-auth")} == {"campus-anonymous"}
+    consumers = {c["username"]: c for c in document["consumers"]}
+    refusal = consumers["campus-anonymous"]["plugins"][0]
+    assert refusal["name"] == "request-termination"
+    assert refusal["config"]["status_code"] == 401
+
+    [secret] = consumers[names["app"]]["jwt_secrets"]
+    assert secret["key"] == names["app"] and secret["algorithm"] == "RS256"
+    assert auth["jwt"]["key_claim_name"] == "client_id"
+    token = jwt.decode(issued.json()["access_token"], RSAKey.import_key(secret["rsa_public_key"]))
+    assert token.claims["client_id"] == secret["key"]
+    assert "PRIVATE" not in secret["rsa_public_key"]

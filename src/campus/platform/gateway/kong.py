@@ -11,8 +11,17 @@ with its own groups needs both; Kong's route plugin replaces the service's, so t
 (group names never contain ``:``). A consumer's daily quota is the ``day`` limit of its
 ``rate-limiting`` plugin (Kong counts days in UTC, the gateway in campus time).
 
-Credentials are not exported: API keys are stored only as hashes, and secrets do not belong in a
-configuration file; consumers get new credentials in Kong (or through its admin API).
+A protected route accepts any one of the gateway's credentials: an API key (``key-auth``), an
+HMAC signature (``hmac-auth``) or a bearer token of the identity center (``jwt``, the consumer
+found by the token's ``client_id``). Kong would demand all of its auth plugins at once, so each
+names the consumer ``campus-anonymous`` as its ``anonymous`` fallback, and that consumer's
+``request-termination`` answers 401: whoever passes none of them is refused, as at the gateway.
+
+Secrets are not exported: API keys are stored only as hashes, and secrets do not belong in a
+configuration file; consumers get new keys and HMAC credentials in Kong (or through its admin
+API). A consumer bound to an OAuth client gets a ``jwt_secrets`` entry holding the identity
+center's *public* signing key (RS256, the active key at export time): export again after the
+keys are rotated.
 """
 
 from __future__ import annotations
@@ -23,11 +32,14 @@ from urllib.parse import urlsplit
 import yaml
 
 from campus.kernel.runtime import Runtime
+from campus.platform.auth.oidc import service as oidc
 from campus.platform.gateway import balancer, credentials, queries
 from campus.platform.gateway.schemas import ConsumerOut, RouteOut, ServiceOut
 from campus.platform.registry import service as registry
 
 TAG_PATTERN = r"^[A-Za-z0-9._~:-]{1,60}$"
+ANONYMOUS = "campus-anonymous"  # the consumer of requests that passed no auth plugin
+CLIENT_CLAIM = "client_id"  # the claim of an access token that names its client
 Entity = dict[str, Any]
 
 
@@ -43,10 +55,14 @@ async def export(rt: Runtime, tag: str) -> str:
     upstreams = {
         upstream_name(s): await _upstream(rt, s, tag) for s in services if s.registry_service
     }
+    signing_key = await oidc.signing_public_key(rt)
+    exported = [
+        _consumer(c, subscribed.get(c.username, set()), signing_key, tag) for c in consumers
+    ]
     document: Entity = {
         "_format_version": "3.0",
         "services": _services(services, routes, tag),
-        "consumers": [_consumer(c, subscribed.get(c.username, set()), tag) for c in consumers],
+        "consumers": sorted([*exported, _anonymous(tag)], key=lambda c: str(c["username"])),
         "upstreams": [upstreams[name] for name in sorted(upstreams)],
     }
     return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
@@ -109,22 +125,7 @@ def _route(offered: ServiceOut, route: RouteOut, tag: str) -> Entity:
     prefix = "" if route.path_prefix == "/" else route.path_prefix
     plugins: list[Entity] = []
     if not route.public:
-        plugins += [
-            _plugin(
-                "key-auth", {"key_names": [credentials.KEY_HEADER], "hide_credentials": True}, tag
-            ),
-            _plugin(
-                "hmac-auth",
-                {
-                    "clock_skew": credentials.CLOCK_SKEW_SECONDS,
-                    "enforce_headers": credentials.SIGNED_HEADERS.split(),
-                    "algorithms": sorted(credentials.ALGORITHMS),
-                    "validate_request_body": True,
-                    "hide_credentials": True,
-                },
-                tag,
-            ),
-        ]
+        plugins += _auth_plugins(tag)
     if route.allow_groups:
         allow = route.allow_groups
         if offered.subscription != "none":  # a group *and* the subscription
@@ -150,7 +151,44 @@ def _route(offered: ServiceOut, route: RouteOut, tag: str) -> Entity:
     return entity
 
 
-def _consumer(consumer: ConsumerOut, subscriptions: set[str], tag: str) -> Entity:
+def _auth_plugins(tag: str) -> list[Entity]:
+    """Any one of the three credentials; none of them: the anonymous consumer, refused."""
+    key_auth = {"key_names": [credentials.KEY_HEADER], "hide_credentials": True}
+    hmac_auth = {
+        "clock_skew": credentials.CLOCK_SKEW_SECONDS,
+        "enforce_headers": credentials.SIGNED_HEADERS.split(),
+        "algorithms": sorted(credentials.ALGORITHMS),
+        "validate_request_body": True,
+        "hide_credentials": True,
+    }
+    jwt = {
+        "header_names": ["authorization"],
+        "uri_param_names": [],
+        "cookie_names": [],
+        "key_claim_name": CLIENT_CLAIM,
+        "claims_to_verify": ["exp"],
+    }
+    return [
+        _plugin(name, {**config, "anonymous": ANONYMOUS}, tag)
+        for name, config in (("hmac-auth", hmac_auth), ("jwt", jwt), ("key-auth", key_auth))
+    ]
+
+
+def _anonymous(tag: str) -> Entity:
+    refusal = {"status_code": 401, "message": "请提供有效的 API Key、请求签名或访问令牌"}
+    return {
+        "username": ANONYMOUS,
+        "tags": [tag],
+        "plugins": [_plugin("request-termination", refusal, tag)],
+    }
+
+
+def _consumer(
+    consumer: ConsumerOut,
+    subscriptions: set[str],
+    signing_key: tuple[str, str] | None,
+    tag: str,
+) -> Entity:
     groups = set(consumer.groups)
     for service in subscriptions:
         groups.add(subscriber_group(service))
@@ -169,6 +207,10 @@ def _consumer(consumer: ConsumerOut, subscriptions: set[str], tag: str) -> Entit
     if limit:
         limit.update(limit_by="consumer", policy="local")
         entity["plugins"].append(_plugin("rate-limiting", limit, tag))
+    if consumer.oauth_client_id and signing_key is not None:
+        algorithm, public_key = signing_key
+        secret = {"key": consumer.oauth_client_id, "algorithm": algorithm}
+        entity["jwt_secrets"] = [{**secret, "rsa_public_key": public_key, "tags": [tag]}]
     return entity
 
 

@@ -6,6 +6,8 @@ configuration between installations, or edit it as a file.
 All or nothing: the document is checked whole first (422 naming the entry, e.g.
 ``services[1].routes[0].paths``; 409 when a name is already taken), then written in the caller's
 one transaction. Upstreams and their targets are not imported: the registry has the instances.
+Nor are a consumer's ``jwt_secrets`` (its OAuth client lives at the identity center; bind one
+again there) or the ``campus-anonymous`` consumer, which only backs the auth plugins.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from campus.kernel import audit, clock, context
 from campus.kernel.cache import Cache
 from campus.kernel.errors import Conflict, FieldError, InvalidInput
 from campus.kernel.i18n import _
-from campus.platform.gateway import actions, queries
+from campus.platform.gateway import actions, kong, queries
 from campus.platform.gateway.models import GatewayConsumer, GatewaySubscription
 from campus.platform.gateway.schemas import ConsumerIn, RouteIn, ServiceIn
 
 OWN_ROUTE = "--"  # a Kong service "<service>--<route>" carries a route that keeps its prefix
 SUBSCRIBER = "subscriber:"
+AUTH_PLUGINS = frozenset({"key-auth", "hmac-auth", "jwt"})  # any one: a protected route
 
 
 @dataclass
@@ -150,7 +153,7 @@ def _route(
         "path_prefix": kept_prefix or str(paths[0])[len(base) :] or "/",
         "methods": entity.get("methods"),
         "strip_prefix": kept_prefix is None,
-        "public": "key-auth" not in plugins and "hmac-auth" not in plugins,
+        "public": not AUTH_PLUGINS.intersection(plugins),
         "hosts": hosts,
         "allow_groups": [str(g).removesuffix(suffix) for g in groups],
         "rate_limit_per_minute": (plugins.get("rate-limiting") or {}).get("minute"),
@@ -160,6 +163,8 @@ def _route(
 
 def _consumer(plan: Plan, entity: dict[str, Any], where: str, offered: set[str]) -> None:
     username = str(entity.get("username", ""))
+    if username == kong.ANONYMOUS:  # the export's fallback of the auth plugins, not a consumer
+        return
     groups: list[str] = []
     for acl in _list(entity, "acls", f"{where}."):
         group = str(acl.get("group", ""))

@@ -5,9 +5,10 @@ manifest, which mounts what this sub-package contributes."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.config import Settings
@@ -50,6 +51,18 @@ async def register_machine_client(
     _client, secret = await actions.do_create_client(session, data)
     assert secret is not None  # a confidential client always has one
     return secret
+
+
+async def signing_public_key(rt: Runtime) -> tuple[str, str] | None:
+    """The algorithm and PEM public key of the active signing key, for a verifier configured
+    ahead of time (Kong's jwt plugin); None before the first token was ever signed."""
+    async with rt.db.read() as session:
+        active = await keys.published_rows(session, keep_retired=timedelta(0))
+        public_jwk = dict(active[0].public_jwk) if active else None
+    if public_jwk is None:
+        return None
+    pem = RSAKey.import_key(public_jwk).as_pem(private=False)
+    return keys.ALGORITHM, pem.decode()
 
 
 KEYS_MAX_AGE = 60.0  # seconds a process trusts its copy of the published keys
