@@ -66,6 +66,10 @@ def test_every_route_declares_its_permission() -> None:
         codes = [declared_permission(d.call) for d in _all_dependencies(route.dependant)]
         if not any(codes):
             undeclared.append(f"{sorted(route.methods)} {route.path}")
+    for module in discover(MODULE_PACKAGES):
+        for plain in module.plain_routes():
+            if not declared_permission(plain.endpoint):
+                undeclared.append(f"{sorted(plain.methods or ())} {plain.path}")
     assert not undeclared, "routes without require()/signed_in()/public():\n" + "\n".join(
         undeclared
     )

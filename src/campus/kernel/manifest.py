@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
+from starlette.routing import Route
 
 from campus.kernel.i18n import LazyText
 
@@ -99,6 +100,16 @@ class Module:
             for router in (*self.routers, *self.pages)
             for route in router.routes
             if isinstance(route, APIRoute)
+        ]
+
+    def plain_routes(self) -> list[Route]:
+        """The plain Starlette routes it mounts beside them (hot paths that skip FastAPI's
+        dependency machinery; each endpoint declares its permission itself)."""
+        return [
+            route
+            for router in (*self.routers, *self.pages)
+            for route in router.routes
+            if isinstance(route, Route) and not isinstance(route, APIRoute)
         ]
 
     @property

@@ -86,7 +86,11 @@ def module_routes(modules: Iterable[Module]) -> list[tuple[BaseRoute, str]]:
     The app factory includes module routers without a prefix, so these routes carry the paths
     the app serves; the app keeps their endpoint functions when it includes them.
     """
-    return [(route, module.name) for module in modules for route in module.api_routes()]
+    return [
+        (route, module.name)
+        for module in modules
+        for route in (*module.api_routes(), *module.plain_routes())
+    ]
 
 
 class ObservabilityMiddleware:

@@ -71,7 +71,9 @@ class RouteIndex(BaseRoute):
         for route in self.candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
-                return Match.FULL, {**child_scope, _CHOSEN: route}
+                # "route" as the router would set it for the route itself (FastAPI's routes
+                # put it in their child scope; Starlette's do not).
+                return Match.FULL, {"route": route, **child_scope, _CHOSEN: route}
         return Match.NONE, {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import Depends, Request
@@ -37,6 +37,8 @@ SIGNED_IN = "signed-in"
 DENIED = "access.denied"
 # Audit entries of refusals per person and minute; a flood beyond is counted, not written.
 DENIAL_AUDIT_LIMIT = 30
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 DENIALS = Counter("campus_access_denied", "Requests refused for want of a permission", ["code"])
 
@@ -75,6 +77,13 @@ def signed_in() -> Any:
 def public() -> Any:
     """A route dependency declaring on purpose that no sign-in is needed."""
     return Depends(_guard(PUBLIC))
+
+
+def public_endpoint(endpoint: Endpoint) -> Endpoint:
+    """Declares on purpose that a plain Starlette endpoint (a hot path without FastAPI's
+    dependencies) needs no sign-in, as ``public()`` does for a FastAPI route."""
+    endpoint.campus_permission = PUBLIC  # type: ignore[attr-defined]
+    return endpoint
 
 
 def declared_permission(dependency: Callable[..., Any]) -> str | None:
