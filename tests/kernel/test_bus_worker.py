@@ -332,11 +332,14 @@ async def test_the_worker_serves_its_metrics_when_asked(
 
 
 async def test_modules_let_go_at_shutdown(settings: Settings, runtime: Runtime) -> None:
-    from campus.platform.gateway import proxy
+    from campus.platform.gateway import proxy, upstream
 
     app = create_app(settings)
     async with LifespanManager(app):
         proxy.client()  # the gateway's shared client, made on first use
+        upstream.transport()  # and its upstream transport
         assert proxy._client is not None
-    assert proxy._client is None  # closed by the gateway's shutdown hook
+        assert upstream._transport is not None
+    assert proxy._client is None  # closed by the gateway's shutdown hooks
+    assert upstream._transport is None
     runtime_module.set_current(runtime)

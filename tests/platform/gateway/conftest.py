@@ -1,5 +1,6 @@
 """Fixtures for the API center's tests: an administrator configuring the gateway over its admin
-API, upstreams answered by an httpx.MockTransport put into the gateway's shared client, and a
+API, upstreams answered by handlers (httpx requests in, httpx responses out) standing in for
+the gateway's upstream transport and for its httpx client (the API catalog's reads), and a
 client calling the gateway as an application does (no cookies)."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from campus.platform.gateway import balancer, proxy, snapshot, stats
+from campus.platform.gateway import balancer, proxy, snapshot, stats, upstream
 from tests.conftest import LoginAs
 from tests.platform.registry.conftest import make_owner  # noqa: F401 (a fixture used here)
 
@@ -42,6 +43,46 @@ class Upstreams:
         return [r.url.host for r in self.seen]
 
 
+class HandlerTransport:
+    """The gateway's upstream transport answered by ``Upstreams``' handlers: the request as an
+    ``httpx.Request`` (its timeouts in ``extensions["timeout"]``, as httpx puts them), httpx's
+    errors as the transport's. A streamed body is read first; an error while reading it is a
+    broken connection, as on a socket."""
+
+    def __init__(self, upstreams: Upstreams) -> None:
+        self.upstreams = upstreams
+
+    async def send(self, outgoing: upstream.Outgoing) -> upstream.Answer:
+        body = outgoing.body
+        if body is not None and not isinstance(body, bytes):
+            try:
+                body = b"".join([chunk async for chunk in body])
+            except Exception as exc:
+                raise upstream.Broken(repr(exc)) from exc
+        timeout = {"connect": outgoing.connect_timeout, "read": outgoing.read_timeout}
+        request = httpx.Request(
+            outgoing.method,
+            outgoing.url,
+            headers=outgoing.headers,
+            content=body,
+            extensions={"timeout": timeout},
+        )
+        try:
+            response = self.upstreams.handle(request)
+        except httpx.ConnectTimeout as exc:
+            raise upstream.ConnectFailed(str(exc), timed_out=True) from exc
+        except httpx.ConnectError as exc:
+            raise upstream.ConnectFailed(str(exc), timed_out=False) from exc
+        except httpx.TimeoutException as exc:
+            raise upstream.TimedOut(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise upstream.Broken(str(exc)) from exc
+        return upstream.Answer(response.status_code, list(response.headers.raw), response.read())
+
+    async def close(self) -> None:
+        return None
+
+
 def echo(request: httpx.Request) -> httpx.Response:
     """Answers with what it received."""
     body = {
@@ -60,11 +101,13 @@ async def upstreams() -> AsyncIterator[Upstreams]:
     found = Upstreams()
     client = httpx.AsyncClient(transport=httpx.MockTransport(found.handle))
     proxy.use_client(client)
+    upstream.use_transport(HandlerTransport(found))
     balancer.reset()
     snapshot.forget()
     stats.reset()
     yield found
     proxy.use_client(None)
+    upstream.use_transport(None)
     balancer.reset()
     snapshot.forget()
     stats.reset()

@@ -1,6 +1,6 @@
 from campus.kernel.i18n import _
 from campus.kernel.manifest import MenuEntry, Module
-from campus.platform.gateway import handlers, hosts, pages, proxy, routes
+from campus.platform.gateway import handlers, hosts, pages, proxy, routes, upstream
 from campus.platform.gateway.apis import pages as api_pages
 from campus.platform.gateway.apis import routes as api_routes
 from campus.platform.gateway.developer import pages as developer_pages
@@ -25,6 +25,6 @@ MODULE = Module(
     extra={
         "csrf_exempt": (proxy.PREFIX,),
         "asgi_middleware": (hosts.HostRouting,),
-        "on_shutdown": (proxy.close_client,),
+        "on_shutdown": (proxy.close_client, upstream.close),
     },
 )

@@ -1,10 +1,11 @@
 """The gateway route ``/gw/<service>/<path>``: find the route, identify the consumer, apply its
 ACL and rate limits, then forward to an upstream instance and stream the answer back.
 
-One httpx.AsyncClient serves the whole process. Idempotent methods are retried on another
-instance after a connection error or a 502/503; the body of such a request is read (within the
-service's limit) so it can be sent again, as is a signed one (its digest is checked); other
-bodies are streamed through.
+Requests go upstream through ``upstream.transport()`` (one aiohttp session per process).
+Idempotent methods are retried on another instance after a connection error or a 502/503; the
+body of such a request is read (within the service's limit) so it can be sent again, as is a
+signed one (its digest is checked); other bodies are streamed through. Small answers are read
+whole and sent in one piece; large or unknown-length ones are streamed back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route as StarletteRoute
 
 from campus.kernel import clock, context
 from campus.kernel.deps import get_runtime
@@ -33,8 +35,8 @@ from campus.kernel.errors import (
 )
 from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
-from campus.platform.access.service import public
-from campus.platform.gateway import balancer, credentials, hosts, snapshot, stats
+from campus.platform.access.service import public_endpoint
+from campus.platform.gateway import balancer, credentials, hosts, snapshot, stats, upstream
 from campus.platform.gateway.schemas import METHODS
 from campus.platform.gateway.snapshot import Route, Service, Snapshot
 
@@ -87,7 +89,8 @@ class RateLimited(TooManyRequests):
         self.retry_after = max(1, math.ceil(retry_after))
 
 
-# ---------------------------------------------------------------- the shared client
+# ---------------------------------------------------------------- the module's httpx client
+# For the gateway's own reads (the API catalog's documents), not for forwarding.
 
 _client: httpx.AsyncClient | None = None
 
@@ -128,30 +131,36 @@ class Call:
     consumer: str | None = None
     body: bytes | None = None  # read in full (retryable or signed), else streamed
     started: float = 0.0
+    too_large: bool = False  # a streamed body grew past the service's limit
 
     @property
     def label(self) -> str:
         return self.consumer or stats.ANONYMOUS
 
 
-@router.api_route(
-    "/gw/{service}/{path:path}",
-    methods=list(METHODS),
-    dependencies=[public()],
-    include_in_schema=False,
-)
-async def gateway(service: str, path: str, request: Request) -> Response:
+@public_endpoint  # the gateway identifies consumers itself (keys, signatures, tokens)
+async def gateway(request: Request) -> Response:
+    """A plain Starlette endpoint: FastAPI's parameter and dependency machinery would cost
+    more than the rest of the gateway's own work on a small request."""
     rt = get_runtime(request)
     started = time.perf_counter()
     call: Call | None = None
     try:
-        call = await _admit(rt, request, service, "/" + path)
+        params = request.path_params
+        call = await _admit(rt, request, params["service"], "/" + params["path"])
         call.started = started
         return await _forward(rt, call)
     except Problem as problem:
         # A refusal on the way in counts under the route and consumer found so far.
         call = call or getattr(request.state, "gateway_call", None)
         return _refusal(rt, request, call, problem, started)
+
+
+router.routes.append(
+    StarletteRoute(
+        "/gw/{service}/{path:path}", gateway, methods=list(METHODS), include_in_schema=False
+    )
+)
 
 
 def _refusal(
@@ -316,37 +325,39 @@ async def _forward(rt: Runtime, call: Call) -> Response:
         tried.add(target.key)
         last = attempt == attempts - 1
         try:
-            upstream = await client().send(_upstream_request(call, target), stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            answer = await _send(call, target)
+        except upstream.ConnectFailed as exc:
             balancer.failed(target)
             failure = _connect_problem(call, exc)
             if retryable:
                 continue
             raise failure from exc
-        except httpx.TimeoutException as exc:
+        except upstream.TimedOut as exc:
             balancer.failed(target)
             raise GatewayTimeout(_("服务“{s}”响应超时", s=call.service.name)) from exc
-        except httpx.TransportError as exc:
+        except upstream.Broken as exc:
             balancer.failed(target)
+            if call.too_large:  # the streamed body grew past the limit on its way
+                raise _too_large(call.service.max_body_bytes) from exc
             raise BadGateway(_("与服务“{s}”的连接中断", s=call.service.name)) from exc
-        if upstream.status_code in FAILURE_STATUSES:
+        if answer.status in FAILURE_STATUSES:
             balancer.failed(target)
         else:
             balancer.succeeded(target)
-        if retryable and not last and upstream.status_code in RETRY_STATUSES:
-            await upstream.aclose()
+        if retryable and not last and answer.status in RETRY_STATUSES:
+            await answer.release()
             continue
-        return _respond(rt, call, upstream)
+        return _respond(rt, call, answer)
     raise failure
 
 
-def _connect_problem(call: Call, exc: Exception) -> Problem:
-    if isinstance(exc, httpx.ConnectTimeout):
+def _connect_problem(call: Call, exc: upstream.ConnectFailed) -> Problem:
+    if exc.timed_out:
         return GatewayTimeout(_("连接服务“{s}”超时", s=call.service.name))
     return BadGateway(_("服务“{s}”拒绝连接", s=call.service.name))
 
 
-def _upstream_request(call: Call, target: balancer.Target) -> httpx.Request:
+async def _send(call: Call, target: balancer.Target) -> upstream.Answer:
     request = call.request
     path = call.path
     if call.route.strip_prefix and call.route.path_prefix != "/":
@@ -354,19 +365,24 @@ def _upstream_request(call: Call, target: balancer.Target) -> httpx.Request:
     url = target.address + path
     if request.url.query:
         url += "?" + request.url.query
-    read = call.route.timeout or call.service.read_timeout
-    timeout = httpx.Timeout(read, connect=call.service.connect_timeout)
-    content = call.body if call.body is not None else _stream(request, call.service.max_body_bytes)
-    return client().build_request(
-        request.method, url, headers=_upstream_headers(call), content=content, timeout=timeout
+    content = call.body if call.body is not None else _stream(call)
+    outgoing = upstream.Outgoing(
+        request.method,
+        url,
+        _upstream_headers(call),
+        content,
+        connect_timeout=call.service.connect_timeout,
+        read_timeout=call.route.timeout or call.service.read_timeout,
     )
+    return await upstream.transport().send(outgoing)
 
 
-async def _stream(request: Request, limit: int) -> AsyncIterator[bytes]:
-    size = 0
-    async for chunk in request.stream():
+async def _stream(call: Call) -> AsyncIterator[bytes]:
+    size, limit = 0, call.service.max_body_bytes
+    async for chunk in call.request.stream():
         size += len(chunk)
         if size > limit:
+            call.too_large = True
             raise _too_large(limit)
         yield chunk
 
@@ -415,28 +431,36 @@ def _foreign_cookies(header: str) -> str:
     return "; ".join(c for c in kept if not c.startswith(CAMPUS_COOKIES))
 
 
-def _respond(rt: Runtime, call: Call, upstream: httpx.Response) -> Response:
+def _respond(rt: Runtime, call: Call, answer: upstream.Answer) -> Response:
     seconds = time.perf_counter() - call.started
-    stats.observe(call.route.name, call.label, upstream.status_code, seconds)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            if upstream.is_stream_consumed:  # a response built in memory (a mock transport)
-                yield upstream.content
-                return
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        finally:
-            await upstream.aclose()
-
-    stats.count(call.route.name, call.label, upstream.status_code, seconds)
+    stats.observe(call.route.name, call.label, answer.status, seconds)
+    stats.count(call.route.name, call.label, answer.status, seconds)
     task = BackgroundTask(stats.flush_soon, rt)
-    response = StreamingResponse(body(), status_code=upstream.status_code, background=task)
-    named = {v.strip().lower() for v in upstream.headers.get("connection", "").split(",")}
+    named: set[str] = set()
+    for k, v in answer.headers:
+        if k.lower() == b"connection":
+            named |= {t.strip().lower() for t in v.decode("latin-1").split(",")}
     dropped = HOP_BY_HOP | named | {"x-request-id"}
-    response.raw_headers = [
-        (k.lower(), v)
-        for k, v in upstream.headers.raw
-        if k.decode("latin-1").lower() not in dropped
+    headers = [
+        (k.lower(), v) for k, v in answer.headers if k.decode("latin-1").lower() not in dropped
     ]
+    response: Response
+    if answer.chunks is None:
+        response = Response(answer.body, status_code=answer.status, background=task)
+        if call.request.method != "HEAD" and answer.status not in upstream.NO_BODY_STATUSES:
+            length = str(len(answer.body or b"")).encode()
+            headers = [h for h in headers if h[0] != b"content-length"]
+            headers.append((b"content-length", length))
+    else:
+        response = StreamingResponse(_relayed(answer), status_code=answer.status, background=task)
+    response.raw_headers = headers
     return response
+
+
+async def _relayed(answer: upstream.Answer) -> AsyncIterator[bytes]:
+    assert answer.chunks is not None
+    try:
+        async for chunk in answer.chunks:
+            yield chunk
+    finally:
+        await answer.release()
