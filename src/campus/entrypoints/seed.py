@@ -9,6 +9,7 @@ from pathlib import Path
 from campus.entrypoints.http import build_runtime
 from campus.kernel.config import VAR_DIR, Settings
 from campus.kernel.seeding import Scale, seed_all
+from campus.platform.registry import service as registry
 from campus.platform.users import service as users
 
 LOGINS_FILE = VAR_DIR / "demo-logins.json"
@@ -48,12 +49,19 @@ async def check_parts(settings: Settings) -> list[tuple[str, str, str | None]]:
     runtime = build_runtime(settings)
     results: list[tuple[str, str, str | None]] = []
     try:
-        for name, url, probe in (
+        parts = [
             ("database", settings.database_url, runtime.db.ping),
             ("cache", settings.redis_url, runtime.cache.ping),
             ("broker", settings.broker_url, runtime.bus.ping),
             ("storage", settings.storage_url, runtime.storage.ping),
-        ):
+        ]
+        if settings.registry_etcd_url:  # the service registry's instances live there
+
+            async def etcd() -> None:
+                await registry.change_index(runtime)
+
+            parts.append(("registry etcd", settings.registry_etcd_url, etcd))
+        for name, url, probe in parts:
             try:
                 await probe()
                 results.append((name, _redact(url), None))
