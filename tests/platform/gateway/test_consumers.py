@@ -7,9 +7,12 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import httpx
+from sqlalchemy import select
 
 from campus.kernel import clock
-from campus.platform.gateway import credentials
+from campus.kernel.runtime import Runtime
+from campus.platform.gateway import credentials, sealed
+from campus.platform.gateway.models import GatewayCredential
 from tests.platform.gateway.conftest import GW, Setup, Upstreams, echo
 
 
@@ -115,6 +118,28 @@ async def test_hmac_signatures_good_wrong_skewed_replayed_and_tampered(
     other_path = _signed(key_id, secret, "POST", f"/gw/{name}/orders", body)
     assert (await caller.post(target, content=body, headers=other_path)).status_code == 401
     assert len(upstreams.seen) == 1
+
+
+async def test_an_hmac_secret_is_stored_sealed_and_opens_only_with_the_site_key(
+    setup: Setup, upstreams: Upstreams, caller: httpx.AsyncClient, db: Runtime
+) -> None:
+    name = await _protected(setup, upstreams)
+    consumer = await setup.consumer()
+    issued = await setup.credential(consumer["username"], kind="hmac")
+    key_id, secret = issued["key_id"], issued["secret"]
+    async with db.db.read() as session:
+        stored = await session.scalar(
+            select(GatewayCredential.secret).where(GatewayCredential.key_id == key_id)
+        )
+    assert stored is not None and stored.startswith(sealed.PREFIX)
+    assert secret not in stored
+    site_key = db.settings.secret_key
+    assert sealed.open_secret(site_key, key_id, stored) == secret
+    assert sealed.open_secret("another site key", key_id, stored) is None
+    assert sealed.open_secret(site_key, "hmac_other", stored) is None  # bound to its key id
+    target = f"/gw/{name}/x"
+    signed = await caller.get(target, headers=_signed(key_id, secret, "GET", target, b""))
+    assert signed.status_code == 200, signed.text
 
 
 async def test_over_a_route_limit_is_429_with_retry_after(

@@ -7,17 +7,15 @@ enrolment. The QR code is drawn here (segno) as an SVG data URL: no outside serv
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from campus.kernel import sealing
 
 CODE_DIGITS = 6
 STEP_SECONDS = 30
@@ -25,7 +23,6 @@ STEP_SECONDS = 30
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i look-alikes
-_NONCE_BYTES = 12
 
 
 def _key(secret_key: str) -> bytes:
@@ -37,19 +34,15 @@ def new_seed() -> str:
 
 
 def encrypt_seed(secret_key: str, seed: str) -> str:
-    nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(_key(secret_key)).encrypt(nonce, seed.encode(), b"totp")
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
+    return sealing.seal(_key(secret_key), seed.encode(), b"totp")
 
 
 def decrypt_seed(secret_key: str, stored: str) -> str | None:
     """The seed, or None when it was sealed under another secret key (or tampered with)."""
     try:
-        raw = base64.urlsafe_b64decode(stored.encode())
-        plain = AESGCM(_key(secret_key)).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], b"totp")
-    except (InvalidTag, ValueError):
+        return sealing.unseal(_key(secret_key), stored, b"totp").decode()
+    except sealing.SealBroken:
         return None
-    return plain.decode()
 
 
 def provisioning_uri(seed: str, account: str, issuer: str) -> str:

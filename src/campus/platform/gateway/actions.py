@@ -17,6 +17,7 @@ from campus.kernel.db import after_commit
 from campus.kernel.errors import Conflict, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
+from campus.kernel.runtime import Runtime
 from campus.platform.auth.oidc import service as oidc
 from campus.platform.gateway import events, queries, snapshot
 from campus.platform.gateway.models import (
@@ -38,6 +39,7 @@ from campus.platform.gateway.schemas import (
     ServiceIn,
     ServiceOut,
 )
+from campus.platform.gateway.sealed import seal_secret
 from campus.platform.users import service as users
 
 KEY_PREFIX = "gwk_"  # every API key starts so
@@ -196,10 +198,13 @@ def _new_secret(kind: str) -> tuple[str, str, str | None, dict[str, Any]]:
 
 
 async def do_issue_credential(
-    session: AsyncSession, cache: Cache, username: str, body: CredentialIn
+    session: AsyncSession, rt: Runtime, username: str, body: CredentialIn
 ) -> CredentialIssued:
+    """A new API key or HMAC key of the consumer, shown once (an HMAC secret is stored sealed)."""
     consumer = await queries.get_consumer(session, username)
     key_id, hint, secret, shown = _new_secret(body.kind)
+    if secret is not None:
+        secret = seal_secret(rt.settings.secret_key, key_id, secret)
     credential = GatewayCredential(
         consumer_id=consumer.id,
         kind=body.kind,
@@ -217,7 +222,7 @@ async def do_issue_credential(
         credential_id=credential.id, consumer=username, kind=body.kind
     )
     await emit(session, events.CREDENTIAL_ISSUED, payload)
-    changed(session, cache)
+    changed(session, rt.cache)
     out = CredentialOut.model_validate(credential).model_dump()
     return CredentialIssued(**out, consumer=username, **shown)
 

@@ -87,7 +87,7 @@ class GatewayCredential(Base):
     kind: Mapped[str] = mapped_column(String(10))  # "key" | "hmac"
     key_id: Mapped[str] = mapped_column(String(64), unique=True)  # key hash, or HMAC key id
     hint: Mapped[str] = mapped_column(String(12))
-    secret: Mapped[str | None] = mapped_column(String(100), nullable=True)  # HMAC only
+    secret: Mapped[str | None] = mapped_column(String(200), nullable=True)  # HMAC, sealed
     created_by: Mapped[int | None] = mapped_column(BigId, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

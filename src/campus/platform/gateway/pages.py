@@ -125,7 +125,7 @@ async def issue_credential_submit(
     try:
         body = CredentialIn.model_validate({"kind": kind})
         async with session.begin_nested():
-            issued = await actions.do_issue_credential(session, rt.cache, username, body)
+            issued = await actions.do_issue_credential(session, rt, username, body)
     except (Problem, ValidationError) as exc:
         return await _page(request, rt, session, 422, errors=form_errors(exc))
     return await _page(request, rt, session, 201, issued=issued)

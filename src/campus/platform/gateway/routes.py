@@ -128,7 +128,7 @@ async def bind_oauth_client(
 async def issue_credential(
     username: str, body: CredentialIn, session: SessionDep, rt: RuntimeDep
 ) -> CredentialIssued:
-    return await actions.do_issue_credential(session, rt.cache, username, body)
+    return await actions.do_issue_credential(session, rt, username, body)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.kernel.cache import Cache
 from campus.kernel.runtime import Runtime
 from campus.platform.gateway import queries
+from campus.platform.gateway.sealed import open_secret
 
 VERSION_KEY = "gw:config-version"
 MAX_AGE_SECONDS = 30.0  # read afresh at least this often, whatever the version says
@@ -138,7 +139,8 @@ def forget() -> None:
 async def load(rt: Runtime, version: bytes | None) -> Snapshot:
     snapshot = Snapshot(version=version, loaded_at=time.monotonic())
     async with rt.db.read() as session:
-        _fill(snapshot, await _rows(session))  # inside: the rows expire when it ends
+        # Inside: the rows expire when it ends.
+        _fill(snapshot, await _rows(session), rt.settings.secret_key)
     return snapshot
 
 
@@ -152,7 +154,7 @@ async def _rows(session: AsyncSession) -> tuple[Any, ...]:
     )
 
 
-def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
+def _fill(snapshot: Snapshot, rows: tuple[Any, ...], secret_key: str) -> None:
     services, routes, consumers, credentials, subscriptions = rows
     for s in services:
         snapshot.services[s.name] = Service(
@@ -205,4 +207,6 @@ def _fill(snapshot: Snapshot, rows: tuple[Any, ...]) -> None:
         if credential.kind == "key":
             snapshot.keys[credential.key_id] = username
         elif credential.secret is not None:
-            snapshot.hmac[credential.key_id] = (username, credential.secret)
+            secret = open_secret(secret_key, credential.key_id, credential.secret)
+            if secret is not None:
+                snapshot.hmac[credential.key_id] = (username, secret)

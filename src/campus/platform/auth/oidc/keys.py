@@ -9,22 +9,16 @@ signed has expired, so relying parties that cache the JWKS keep verifying across
 
 from __future__ import annotations
 
-import base64
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import Key, KeySet, RSAKey
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import clock
+from campus.kernel import clock, sealing
 from campus.platform.auth.oidc.models import SigningKey
 
 ALGORITHM = "RS256"
@@ -54,25 +48,18 @@ class KeyInfo:
     published_until: datetime | None
 
 
-def _wrapping_key(secret_key: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
-    return hkdf.derive(secret_key.encode())
-
-
 def encrypt_private_key(pem: bytes, kid: str, secret_key: str) -> str:
-    nonce = os.urandom(12)
-    sealed = AESGCM(_wrapping_key(secret_key)).encrypt(nonce, pem, kid.encode())
-    return f"{_FORMAT}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+    key = sealing.derive_key(secret_key, _HKDF_INFO)
+    return f"{_FORMAT}.{sealing.seal(key, pem, kid.encode())}"
 
 
 def decrypt_private_key(stored: str, kid: str, secret_key: str) -> bytes:
     version, _, body = stored.partition(".")
     if version != _FORMAT:
         raise KeyUnavailable(f"unknown key format {version!r} for kid {kid}")
-    raw = base64.urlsafe_b64decode(body)
     try:
-        return AESGCM(_wrapping_key(secret_key)).decrypt(raw[:12], raw[12:], kid.encode())
-    except InvalidTag as exc:
+        return sealing.unseal(sealing.derive_key(secret_key, _HKDF_INFO), body, kid.encode())
+    except sealing.SealBroken as exc:
         raise KeyUnavailable(f"signing key {kid} does not decrypt with this secret key") from exc
 
 

@@ -16,6 +16,7 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import Conflict, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
+from campus.kernel.runtime import Runtime
 from campus.platform.gateway import actions as gateway
 from campus.platform.gateway import events
 from campus.platform.gateway.developer import queries
@@ -82,10 +83,10 @@ async def do_create_app(
 
 
 async def do_issue_key(
-    session: AsyncSession, cache: Cache, principal: Principal, app_id: int, body: CredentialIn
+    session: AsyncSession, rt: Runtime, principal: Principal, app_id: int, body: CredentialIn
 ) -> CredentialIssued:
     app = access_app(principal, await queries.app_row(session, app_id), manage=True)
-    return await gateway.do_issue_credential(session, cache, app.username, body)
+    return await gateway.do_issue_credential(session, rt, app.username, body)
 
 
 async def do_revoke_key(

@@ -186,7 +186,7 @@ async def issue_key_submit(
     try:
         body = CredentialIn.model_validate({"kind": kind})
         async with session.begin_nested():
-            issued = await actions.do_issue_key(session, rt.cache, me, app_id, body)
+            issued = await actions.do_issue_key(session, rt, me, app_id, body)
     except (Problem, ValidationError) as exc:
         return await _app(request, rt, session, me, app_id, 422, errors=form_errors(exc))
     return await _app(request, rt, session, me, app_id, 201, issued=issued)

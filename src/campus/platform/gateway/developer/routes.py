@@ -61,7 +61,7 @@ async def get_app(app_id: int, session: ReadSessionDep, me: Developer) -> AppOut
 async def issue_key(
     app_id: int, body: CredentialIn, session: SessionDep, rt: RuntimeDep, me: Developer
 ) -> CredentialIssued:
-    return await actions.do_issue_key(session, rt.cache, me, app_id, body)
+    return await actions.do_issue_key(session, rt, me, app_id, body)
 
 
 @router.post(
