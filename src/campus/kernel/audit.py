@@ -19,6 +19,7 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_log_target", "target_type", "target_id"),
         Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_request_id", "request_id"),  # the monitor finds a request's writes
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
