@@ -149,9 +149,11 @@ async def test_the_page_lists_the_configuration_and_issues_a_key_once(
     consumers = (await admin.get(f"{GW}/consumers")).json()
     mine = next(c for c in consumers if c["username"] == username)
     assert mine["groups"] == ["library", "staff"] and mine["rate_limit_per_minute"] == 5
-    issued = await admin.post(f"/gateway/consumers/{username}/credentials", data={"kind": "key"})
-    assert issued.status_code == 201
+    posted = await admin.post(f"/gateway/consumers/{username}/credentials", data={"kind": "key"})
+    assert posted.status_code == 303
+    issued = await admin.get(posted.headers["location"])
     key = issued.text.split("请立即保存：")[1].split("<")[0].strip()
+    assert "请立即保存" not in (await admin.get(posted.headers["location"])).text
     upstreams.hosts["a.upstream"] = echo
     called = await caller.get(f"/gw/{service['name']}/books", headers={"apikey": key})
     assert called.status_code == 200, called.text

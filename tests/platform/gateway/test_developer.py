@@ -5,6 +5,7 @@ propose services that administrators review. Bad input changes nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -327,7 +328,13 @@ async def test_developer_pages_render_and_refuse_bad_forms(
     shown = await dev.get(app_page)
     assert shown.status_code == 200 and "课表小程序" in shown.text and "在线调试" in shown.text
     issued = await dev.post(app_page + "/credentials", data={"kind": "key"})
-    assert issued.status_code == 201 and "gwk_" in issued.text
+    assert issued.status_code == 303 and "gwk_" not in issued.text
+    once = await dev.get(issued.headers["location"])
+    key = re.search(r"gwk_[A-Za-z0-9_-]{40,}", once.text)
+    assert once.status_code == 200 and key is not None
+    # Shown once: the same address again (a reload) shows it no more and issues nothing.
+    again = await dev.get(issued.headers["location"])
+    assert key.group() not in again.text and again.text.count("gwk_") == 1  # the one hint
     no_note = await dev.post(app_page + "/subscriptions", data={"service": service})
     assert no_note.status_code == 422 and "请写明用途" in no_note.text
     asked = await dev.post(app_page + "/subscriptions", data={"service": service, "note": "课表"})

@@ -4,13 +4,14 @@ form creating a consumer and one issuing a credential (shown once), revoke butto
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import clock, context
+from campus.kernel import clock, context, shown_once
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Problem
 from campus.kernel.i18n import _
@@ -80,8 +81,14 @@ def may_manage() -> bool:
 
 
 @router.get(PAGE, dependencies=[require(READ)])
-async def gateway_page(request: Request, session: ReadSessionDep, rt: RuntimeDep) -> Response:
-    return await _page(request, rt, session)
+async def gateway_page(
+    request: Request,
+    session: ReadSessionDep,
+    rt: RuntimeDep,
+    shown: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    issued = (await shown_once.shown(rt, shown)).get("issued")
+    return await _page(request, rt, session, issued=issued and CredentialIssued(**issued))
 
 
 @router.post(PAGE + "/consumers", dependencies=[require(MANAGE)])
@@ -128,7 +135,8 @@ async def issue_credential_submit(
             issued = await actions.do_issue_credential(session, rt, username, body)
     except (Problem, ValidationError) as exc:
         return await _page(request, rt, session, 422, errors=form_errors(exc))
-    return await _page(request, rt, session, 201, issued=issued)
+    payload = {"issued": issued.model_dump(mode="json")}
+    return await shown_once.go_to_showing(request, rt, PAGE, payload)
 
 
 @router.post(PAGE + "/credentials/{credential_id}/revoke", dependencies=[require(MANAGE)])

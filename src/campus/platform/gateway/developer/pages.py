@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import clock
+from campus.kernel import clock, shown_once
 from campus.kernel.context import Principal
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import InvalidInput, Problem
@@ -168,10 +168,19 @@ def _usage_chart(usage: UsageOut) -> dict[str, Any]:
 
 @router.get(HOME + "/apps/{app_id}")
 async def app_page(
-    request: Request, app_id: int, session: ReadSessionDep, rt: RuntimeDep, me: Developer
+    request: Request,
+    app_id: int,
+    session: ReadSessionDep,
+    rt: RuntimeDep,
+    me: Developer,
+    shown: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
+    """One app; after a key or a client secret was issued, that secret once (``?shown=``)."""
     await stats.flush(rt)  # this process's pending counts, so the chart is current
-    return await _app(request, rt, session, me, app_id)
+    kept = await shown_once.shown(rt, shown)
+    issued = kept.get("issued") and CredentialIssued(**kept["issued"])
+    oauth = kept.get("oauth") and OAuthClientIssued(**kept["oauth"])
+    return await _app(request, rt, session, me, app_id, issued=issued, oauth=oauth)
 
 
 @router.post(HOME + "/apps/{app_id}/credentials")
@@ -189,7 +198,8 @@ async def issue_key_submit(
             issued = await actions.do_issue_key(session, rt, me, app_id, body)
     except (Problem, ValidationError) as exc:
         return await _app(request, rt, session, me, app_id, 422, errors=form_errors(exc))
-    return await _app(request, rt, session, me, app_id, 201, issued=issued)
+    payload = {"issued": issued.model_dump(mode="json")}
+    return await shown_once.go_to_showing(request, rt, _app_page(app_id), payload)
 
 
 @router.post(HOME + "/apps/{app_id}/oauth-client")
@@ -201,7 +211,8 @@ async def oauth_client_submit(
             oauth = await actions.do_oauth_client(session, rt.cache, me, app_id)
     except Problem as problem:
         return back_with_problem(request, _app_page(app_id), problem)
-    return await _app(request, rt, session, me, app_id, 201, oauth=oauth)
+    payload = {"oauth": oauth.model_dump(mode="json")}
+    return await shown_once.go_to_showing(request, rt, _app_page(app_id), payload)
 
 
 @router.post(HOME + "/apps/{app_id}/credentials/{credential_id}/revoke")
