@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from campus.kernel.audit import AuditEntry
 from campus.kernel.runtime import Runtime
-from campus.platform.registry import handlers, store
+from campus.platform.registry import etcd_store, handlers, store
 from campus.platform.registry.etcd_store import EtcdStore
 from tests.platform.messaging.sse import SseStream
 from tests.platform.registry.conftest import ETCD_URL, Owner, etcd_address, unique
@@ -154,3 +154,15 @@ async def test_etcd_not_answering_is_a_503_and_registers_nothing(
         db.settings.registry_etcd_url = url
     services = [s["name"] for s in (await admin.get("/api/v1/registry/services")).json()]
     assert other not in services, "the service row rolled back with the refused registration"
+
+
+async def test_a_process_ending_closes_its_etcd_clients(owner: Owner) -> None:
+    service = unique()
+    await owner.register(service, instance_id="before")
+    assert etcd_store._clients, "the registration opened a client"
+    await etcd_store.close_clients()  # the registry's on_shutdown hook
+    assert not etcd_store._clients
+    # A process that goes on (a test, a reload) simply opens a new one.
+    await owner.register(service, instance_id="after")
+    found = (await owner.discover(service)).json()["instances"]
+    assert sorted(i["id"] for i in found) == ["after", "before"]

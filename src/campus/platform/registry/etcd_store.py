@@ -88,6 +88,13 @@ def _client(url: str) -> aetcd.Client:
     return client
 
 
+async def close_clients() -> None:
+    """Close this event loop's etcd clients (a process ending: the registry's on_shutdown)."""
+    loop = id(asyncio.get_running_loop())
+    for key in [k for k in _clients if k[1] == loop]:
+        await _clients.pop(key).close()
+
+
 def _revision_of(response: Any) -> int:
     """The revision a transaction's first write made."""
     return int(

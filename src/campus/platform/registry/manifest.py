@@ -1,6 +1,6 @@
 from campus.kernel.i18n import _
 from campus.kernel.manifest import MenuEntry, Module
-from campus.platform.registry import handlers, pages, routes
+from campus.platform.registry import etcd_store, handlers, pages, routes
 from campus.platform.registry.permissions import CREDENTIAL_MANAGE, PERMISSIONS, SERVICE_READ
 
 MODULE = Module(
@@ -24,5 +24,5 @@ MODULE = Module(
         ),
     ),
     jobs=(handlers.EVICT, handlers.HEALTH),
-    extra={"csrf_exempt": routes.CSRF_EXEMPT},
+    extra={"csrf_exempt": routes.CSRF_EXEMPT, "on_shutdown": (etcd_store.close_clients,)},
 )
