@@ -125,7 +125,7 @@ async def test_a_bad_policy_is_refused_by_field_and_changes_nothing(
     assert not await outbox_events(db, "academic.grades.policy_changed")
 
 
-async def test_only_a_campus_wide_publisher_changes_the_policy(
+async def test_only_a_campus_wide_publisher_changes_the_policy_a_college_one_reads_it(
     db: Runtime, school: School, admin: Any, sign_in: SignIn
 ) -> None:
     policy = await policy_of(school)
@@ -137,7 +137,14 @@ async def test_only_a_campus_wide_publisher_changes_the_policy(
     )
     for client in (school.student, school.teacher, school.reviewer, college_publisher):
         assert_problem(await client.put(f"{API}/policy", json=changed), 403)
+    for client in (school.student, school.teacher, school.reviewer):
         assert (await client.get(PAGE)).status_code == 403
+    # A college's publisher has the menu entry: the page shows the rules, read only.
+    shown = await college_publisher.get(PAGE)
+    assert shown.status_code == 200 and 'data-testid="policy-readonly"' in shown.text
+    assert 'data-testid="save-policy"' not in shown.text
+    posted = await college_publisher.post(PAGE, data={"warning_credits": "6"})
+    assert posted.status_code == 403
     assert (await school.student.post(PAGE, data={"warning_credits": "6"})).status_code == 403
     assert (await school.student.get(f"{API}/policy")).status_code == 200  # rules are public
     assert await policy_of(school) == policy

@@ -66,8 +66,12 @@ async def access_overseen_sheet(
     return section
 
 
-def access_policy(principal: Principal) -> None:
+def may_change_policy(principal: Principal) -> bool:
     """The grade policy holds for the whole university: only a publisher of every unit's
-    grades (the registrar) changes it."""
-    if not access.reach(principal, GRADE_PUBLISH).everywhere:
+    grades (the registrar) changes it; a college's publishers read it."""
+    return access.reach(principal, GRADE_PUBLISH).everywhere
+
+
+def access_policy(principal: Principal) -> None:
+    if not may_change_policy(principal):
         raise Forbidden(_("只有全校范围的成绩发布人（教务处）可以修改成绩规则"))

@@ -18,6 +18,7 @@ from campus.domains.academic.grades.access import (
     access_own_sheet,
     access_policy,
     access_sheet,
+    may_change_policy,
     oversees,
 )
 from campus.domains.academic.grades.schemas import (
@@ -591,6 +592,7 @@ async def _policy_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     stamp: Any = None,
+    readonly: bool = False,
 ) -> Response:
     return render(
         request,
@@ -599,6 +601,7 @@ async def _policy_page(
         values=values,
         errors=errors or {},
         stamp=stamp,
+        readonly=readonly,
         gpa_scales=scales.DEFAULT_SCALES,
         MAKEUP_LABELS=MAKEUP_LABELS,
         RETAKE_LABELS=RETAKE_LABELS,
@@ -612,9 +615,9 @@ async def policy_page(
     session: ReadSessionDep,
     principal: Annotated[Principal, require(GRADE_PUBLISH)],
 ) -> Response:
-    access_policy(principal)
     out = await policy.policy_out(session)
-    return await _policy_page(request, _policy_values(out), stamp=out)
+    readonly = not may_change_policy(principal)  # a college's publishers read it
+    return await _policy_page(request, _policy_values(out), stamp=out, readonly=readonly)
 
 
 @router.post(POLICY_URL)
