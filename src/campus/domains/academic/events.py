@@ -208,6 +208,7 @@ class GradePolicyChanged(BaseModel):
     pass_fail_counted: bool
     warning_credits: str
     changed: list[str]  # the parts that changed: scales, makeup, retake, …
+    previous_warning_credits: str | None = None  # the threshold before (lowered: warn again)
 
 
 # ---------------------------------------------------------------- transcripts (成绩单)
@@ -228,15 +229,16 @@ ACADEMIC_WARNING = "academic.warning"
 
 
 class AcademicWarning(BaseModel):
-    """学业预警: publishing results took a student's failed credits (of the results that
-    count, see the grades docs) to the warning threshold or past it. For student affairs
-    (counsellors) to follow up; the student is notified too."""
+    """学业预警: a student's failed credits (of the results that count, see the grades docs)
+    reached the warning threshold — by publishing a section's results (``term_id`` and
+    ``section_id`` name it) or by the registrar lowering the threshold under them (both None).
+    For student affairs (counsellors) to follow up; the student is notified too."""
 
     person_id: int
     failed_credits: str
     threshold: str
-    term_id: int
-    section_id: int
+    term_id: int | None = None
+    section_id: int | None = None
 
 
 # ---------------------------------------------------------------- graduation audit (毕业审核)

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from campus.domains.academic.events import GRADE_POLICY_CHANGED
+from campus.domains.academic.grades import handlers as grade_handlers
 from campus.domains.academic.grades import scales
+from campus.kernel.bus import Dispatcher, Outcome
 from campus.kernel.runtime import Runtime
 from campus.platform.access.scopes import ScopeKind
 from tests.domains.academic import factories
@@ -282,6 +285,43 @@ async def test_the_warning_threshold_follows_the_policy(db: Runtime, school: Sch
         "4.0",
         "3.5",
     )
+
+
+async def test_lowering_the_threshold_warns_those_now_over_it_once(
+    db: Runtime, school: School
+) -> None:
+    await set_up_and_publish(school)  # the second student fails 3 credits: below 10
+    mine = {s["id"] for s in school.students}
+    assert not [w for w in await all_warnings(db) if w["person_id"] in mine]
+    dispatcher = Dispatcher(db.db)
+    [handler] = [h for h in grade_handlers.HANDLERS if h.pattern == GRADE_POLICY_CHANGED]
+
+    await change_policy(school, warning_credits="12")  # raised: nobody to warn
+    await change_policy(school, warning_credits="3")  # lowered under the second student
+    for event in await outbox_events(db, GRADE_POLICY_CHANGED):
+        assert await dispatcher.run_once(handler, event) == Outcome.HANDLED
+        assert await dispatcher.run_once(handler, event) == Outcome.DUPLICATE
+    warned = [w for w in await all_warnings(db) if w["person_id"] in mine]
+    assert warned == [
+        {
+            "person_id": school.students[1]["id"],
+            "failed_credits": "3.0",
+            "threshold": "3",
+            "term_id": None,
+            "section_id": None,
+        }
+    ]
+    notices = [
+        e.payload
+        for e in await outbox_events(db, "messaging.notify_requested")
+        if e.payload["title"] == "学业预警"
+        and e.payload["audience"]["person_ids"] == [school.students[1]["id"]]
+    ]
+    assert len(notices) == 1 and "预警线 3" in notices[0]["body"]
+
+
+async def all_warnings(db: Runtime) -> list[dict[str, Any]]:
+    return [e.payload for e in await outbox_events(db, "academic.warning")]
 
 
 async def warnings_of(db: Runtime, section_id: int) -> list[dict[str, Any]]:

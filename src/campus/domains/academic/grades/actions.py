@@ -509,32 +509,54 @@ async def do_warnings(
         failed = after.get(pid, Decimal(0))
         if failed < threshold or before.get(pid, Decimal(0)) >= threshold:
             continue
-        await emit(
-            session,
-            events.ACADEMIC_WARNING,
-            events.AcademicWarning(
-                person_id=pid,
-                failed_credits=str(failed),
-                threshold=str(threshold),
-                term_id=section.term_id,
-                section_id=section.id,
-            ),
+        warning = events.AcademicWarning(
+            person_id=pid,
+            failed_credits=str(failed),
+            threshold=str(threshold),
+            term_id=section.term_id,
+            section_id=section.id,
         )
-        audit.record(
-            session,
-            "academic.grade.warning",
-            "person",
-            pid,
-            after={"failed_credits": str(failed), "threshold": str(threshold)},
-        )
-        await notify(
-            session,
-            [pid],
-            "学业预警",
-            f"你的未通过课程学分已达 {failed}（预警线 {threshold}），"
-            "请尽快联系辅导员制定学习计划。",
-            f"academic.warning:{pid}:{section.id}",
-        )
+        await _warn(session, warning, f"academic.warning:{pid}:{section.id}")
+
+
+async def do_warnings_after_lowering(
+    session: AsyncSession, lowered_from: Decimal, threshold: Decimal, source: str
+) -> int:
+    """The registrar lowered the warning threshold: warn each student whose failed credits now
+    reach it but did not reach the old one (those were warned when they crossed it). Returns
+    how many were warned."""
+    people = await queries.people_with_failures(session)
+    warned = 0
+    for start in range(0, len(people), 500):
+        after = await failed_credits(session, people[start : start + 500])
+        for pid, failed in after.items():
+            if threshold <= failed < lowered_from:
+                warning = events.AcademicWarning(
+                    person_id=pid, failed_credits=str(failed), threshold=str(threshold)
+                )
+                await _warn(session, warning, f"academic.warning:{pid}:{source}")
+                warned += 1
+    return warned
+
+
+async def _warn(session: AsyncSession, warning: events.AcademicWarning, source: str) -> None:
+    """The warning's event, audit entry and notice to the student."""
+    await emit(session, events.ACADEMIC_WARNING, warning)
+    failed, threshold = warning.failed_credits, warning.threshold
+    audit.record(
+        session,
+        "academic.grade.warning",
+        "person",
+        warning.person_id,
+        after={"failed_credits": failed, "threshold": threshold},
+    )
+    await notify(
+        session,
+        [warning.person_id],
+        "学业预警",
+        f"你的未通过课程学分已达 {failed}（预警线 {threshold}），请尽快联系辅导员制定学习计划。",
+        source,
+    )
 
 
 def result_values(
@@ -915,6 +937,7 @@ async def do_policy(
             pass_fail_counted=rules.pass_fail_counted,
             warning_credits=str(rules.warning_credits),
             changed=policy.differences(old, rules),
+            previous_warning_credits=str(old.warning_credits),
         ),
     )
     after_commit(session, _bump_policy_version)

@@ -352,6 +352,17 @@ def result_out(
     )
 
 
+async def people_with_failures(session: AsyncSession) -> list[int]:
+    """Everyone with a failed published result: those whose failed credits may be counted."""
+    stmt = (
+        select(CourseResult.person_id)
+        .where(CourseResult.passed.is_(False))
+        .distinct()
+        .order_by(CourseResult.person_id)
+    )
+    return list(await session.scalars(stmt))
+
+
 async def attempts_by_person(
     session: AsyncSession, person_ids: Sequence[int]
 ) -> dict[int, list[scales.Attempted]]:
