@@ -348,14 +348,7 @@ async def queue_page(
     request: Request, session: ReadSessionDep, rt: RuntimeDep, principal: Reader
 ) -> Response:
     """排队进入选课: the student's place in the round's queue, moving until they are in."""
-    found, elsewhere = await _queued(request, session, principal)
-    if found is None:
-        assert elsewhere is not None
-        return elsewhere
-    state = await queue.state(rt.cache, found, principal, rt.settings.secret_key)
-    if state is not None and state.admitted:
-        return _admitted(request, rt, state)
-    return render(request, "academic/selection/queue.html", **_queue_values(found, state))
+    return await _queue_view(request, session, rt, principal, "academic/selection/queue.html")
 
 
 @router.get("/academic/selection/queue/status")
@@ -363,6 +356,15 @@ async def queue_status(
     request: Request, session: ReadSessionDep, rt: RuntimeDep, principal: Reader
 ) -> Response:
     """The queue card, polled by the page every two seconds; once admitted, on to the search."""
+    template = "academic/selection/partials/queue.html"
+    return await _queue_view(request, session, rt, principal, template)
+
+
+async def _queue_view(
+    request: Request, session: AsyncSession, rt: Runtime, principal: Principal, template: str
+) -> Response:
+    """The student's place in the queue drawn with ``template`` (the page, or its polled card);
+    once admitted, on to the search."""
     found, elsewhere = await _queued(request, session, principal)
     if found is None:
         assert elsewhere is not None
@@ -370,7 +372,7 @@ async def queue_status(
     state = await queue.state(rt.cache, found, principal, rt.settings.secret_key)
     if state is not None and state.admitted:
         return _admitted(request, rt, state)
-    return render(request, "academic/selection/partials/queue.html", **_queue_values(found, state))
+    return render(request, template, **_queue_values(found, state))
 
 
 @router.post("/academic/selection/queue")
