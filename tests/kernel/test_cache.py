@@ -423,3 +423,36 @@ def test_a_claim_sets_redis_keys_share_one_cluster_slot() -> None:
     """One script touches all three, which Redis Cluster allows only within one slot."""
     for key in ("offering:42", "a{b}", "x}y"):
         assert len({key_slot(k.encode()) for k in _claim_keys(key)}) == 1
+
+
+async def test_count_in_turn_stops_at_the_first_counter_past_its_limit(cache: Cache) -> None:
+    counters = [(n("route"), 3, 60.0), (n("consumer"), 2, 60.0), (n("quota"), 5, 60.0)]
+    assert await cache.count_in_turn(counters) is None
+    assert await cache.count_in_turn(counters) is None
+    assert await cache.count_in_turn(counters) == 1  # the consumer's third call
+    assert await cache.count_in_turn(counters) == 0  # the route's fourth: nothing after it
+    assert [await cache.get(k) for k, _limit, _ttl in counters] == [b"4", b"3", b"2"]
+    assert await cache.count_in_turn([]) is None
+
+
+async def test_count_in_turn_sets_the_ttl_when_created(cache: Cache) -> None:
+    assert await cache.count_in_turn([(n("c"), 5, 0.3)]) is None
+    await asyncio.sleep(0.45)
+    assert await cache.get(n("c")) is None
+
+
+async def test_two_caches_counting_in_turn_concurrently_admit_exactly_the_limit() -> None:
+    if REDIS_URL is None:
+        pytest.skip("no Redis answers on 127.0.0.1:6379")
+    first, second = RedisCache(REDIS_URL), RedisCache(REDIS_URL)
+    counters = [(n("shared-route"), 1000, 60.0), (n("shared-consumer"), 25, 60.0)]
+    try:
+        refused = await asyncio.gather(
+            *(cache.count_in_turn(counters) for _ in range(50) for cache in (first, second))
+        )
+        assert refused.count(None) == 25
+        assert await first.get(n("shared-route")) == b"100"
+    finally:
+        await first.delete(n("shared-route"), n("shared-consumer"))
+        await first.close()
+        await second.close()

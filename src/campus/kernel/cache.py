@@ -12,7 +12,7 @@ import contextlib
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -84,6 +84,19 @@ if turn < now then
 end
 redis.call('set', KEYS[1], string.format('%.6f', turn + tonumber(ARGV[2])), 'PX', ARGV[3])
 return string.format('%.6f', turn)
+"""
+
+
+# Counters in turn: each created with its expiry if new, then incremented; the first to go past
+# its limit stops the turn (those after it are not counted). Returns its 1-based index, or 0.
+_COUNT_IN_TURN = """
+for i, key in ipairs(KEYS) do
+  redis.call('set', key, 0, 'PX', ARGV[2 * i - 1], 'NX')
+  if redis.call('incr', key) > tonumber(ARGV[2 * i]) then
+    return i
+  end
+end
+return 0
 """
 
 
@@ -194,6 +207,15 @@ class Cache(ABC):
     async def ping(self) -> None: ...
 
     async def close(self) -> None:
+        return None
+
+    async def count_in_turn(self, counters: Sequence[tuple[str, int, float]]) -> int | None:
+        """Add one to each counter ``(key, limit, ttl)`` in order (``ttl`` set when the counter
+        is created), stopping at the first whose count goes past its limit: its index, or None
+        when none did. Those after it are not counted. One round trip with Redis."""
+        for index, (key, limit, ttl) in enumerate(counters):
+            if await self.incr(key, 1, ttl=ttl) > limit:
+                return index
         return None
 
     async def hit(self, key: str, limit: int, window_seconds: float) -> RateDecision:
@@ -463,6 +485,7 @@ class RedisCache(Cache):
         self._claim = self._redis.register_script(_CLAIM)
         self._handover = self._redis.register_script(_HANDOVER)
         self._pace = self._redis.register_script(_PACE)
+        self._count_in_turn = self._redis.register_script(_COUNT_IN_TURN)
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(key)
@@ -489,6 +512,15 @@ class RedisCache(Cache):
             pipe.incrby(key, amount)
             result = await pipe.execute()
         return int(result[-1])
+
+    async def count_in_turn(self, counters: Sequence[tuple[str, int, float]]) -> int | None:
+        if not counters:
+            return None
+        args: list[int] = []
+        for _key, limit, ttl in counters:
+            args += [max(1, int(ttl * 1000)), limit]
+        over = int(await self._count_in_turn(keys=[c[0] for c in counters], args=args))
+        return over - 1 if over else None
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._redis.publish(channel, message)

@@ -198,7 +198,6 @@ async def _admit(rt: Runtime, request: Request, name: str, path: str) -> Call:
         _check_acl(config, call)
         _check_subscription(config, call)
     await _limit(rt, config, call)
-    await _check_quota(rt, config, call)
     return call
 
 
@@ -267,20 +266,8 @@ def _check_subscription(config: Snapshot, call: Call) -> None:
         )
 
 
-async def _check_quota(rt: Runtime, config: Snapshot, call: Call) -> None:
-    """The consumer's calls of the campus day, counted in the shared cache (exact across
-    gateway processes with Redis)."""
-    consumer = config.consumers.get(call.consumer or "")
-    if consumer is None or consumer.quota_per_day is None:
-        return
-    used = await rt.cache.incr(quota_key(consumer.username), 1, ttl=QUOTA_KEY_TTL)
-    if used > consumer.quota_per_day:
-        tomorrow = clock.start_of_day(clock.today() + timedelta(days=1))
-        message = _("已用完每日 {n} 次的调用配额，明日零点恢复", n=consumer.quota_per_day)
-        raise RateLimited(message, (tomorrow - clock.now()).total_seconds())
-
-
 QUOTA_KEY_TTL = 2 * 86400.0
+WINDOW_SECONDS = 60.0
 
 
 def quota_key(username: str, day: date | None = None) -> str:
@@ -295,18 +282,40 @@ async def used_today(rt: Runtime, username: str) -> int:
 
 
 async def _limit(rt: Runtime, config: Snapshot, call: Call) -> None:
-    """Per route, then per consumer: fixed one-minute windows counted in the shared cache."""
-    limits = [(f"gw:route:{call.route.name}", call.route.rate_limit_per_minute)]
+    """Per route, then per consumer: fixed one-minute windows; then the consumer's calls of the
+    campus day. All counted in the shared cache in one call (one round trip with Redis, exact
+    across gateway processes); the first counter past its limit refuses, those after it are
+    not counted."""
+    window = int(time.time() // WINDOW_SECONDS)
+    counters: list[tuple[str, int, float]] = []
+    limit = call.route.rate_limit_per_minute
+    if limit is not None:
+        counters.append(
+            (_window_key(f"gw:route:{call.route.name}", window), limit, WINDOW_SECONDS + 1)
+        )
     consumer = config.consumers.get(call.consumer or "")
-    if consumer is not None:
-        limits.append((f"gw:consumer:{consumer.username}", consumer.rate_limit_per_minute))
-    for key, limit in limits:
-        if limit is None:
-            continue
-        decision = await rt.cache.hit(key, limit, 60.0)
-        if not decision.allowed:
-            message = _("超过每分钟 {n} 次的调用限制，请稍后再试", n=limit)
-            raise RateLimited(message, decision.retry_after)
+    if consumer is not None and consumer.rate_limit_per_minute is not None:
+        key = _window_key(f"gw:consumer:{consumer.username}", window)
+        counters.append((key, consumer.rate_limit_per_minute, WINDOW_SECONDS + 1))
+    if consumer is not None and consumer.quota_per_day is not None:
+        counters.append((quota_key(consumer.username), consumer.quota_per_day, QUOTA_KEY_TTL))
+    if not counters:
+        return
+    over = await rt.cache.count_in_turn(counters)
+    if over is None:
+        return
+    key, limit, _ttl = counters[over]
+    if key.startswith("gw:quota:"):
+        tomorrow = clock.start_of_day(clock.today() + timedelta(days=1))
+        message = _("已用完每日 {n} 次的调用配额，明日零点恢复", n=limit)
+        raise RateLimited(message, (tomorrow - clock.now()).total_seconds())
+    retry_after = (window + 1) * WINDOW_SECONDS - time.time()
+    raise RateLimited(_("超过每分钟 {n} 次的调用限制，请稍后再试", n=limit), retry_after)
+
+
+def _window_key(key: str, window: int) -> str:
+    """The counter of one fixed window, named as ``Cache.hit`` names it."""
+    return f"rl:{key}:{window}"
 
 
 # ---------------------------------------------------------------- forwarding
