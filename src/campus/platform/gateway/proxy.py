@@ -175,7 +175,8 @@ def _refusal(
     stats.observe(route, consumer, problem.status, seconds)
     if call is not None:
         stats.count(route, consumer, problem.status, seconds)
-        response.background = BackgroundTask(stats.flush_soon, rt)
+        if stats.flush_due():
+            response.background = BackgroundTask(stats.flush_soon, rt)
     return response
 
 
@@ -444,7 +445,7 @@ def _respond(rt: Runtime, call: Call, answer: upstream.Answer) -> Response:
     seconds = time.perf_counter() - call.started
     stats.observe(call.route.name, call.label, answer.status, seconds)
     stats.count(call.route.name, call.label, answer.status, seconds)
-    task = BackgroundTask(stats.flush_soon, rt)
+    task = BackgroundTask(stats.flush_soon, rt) if stats.flush_due() else None
     named: set[str] = set()
     for k, v in answer.headers:
         if k.lower() == b"connection":

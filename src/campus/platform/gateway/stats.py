@@ -41,9 +41,21 @@ LATENCY = Histogram(
 )
 
 
+# The series' children by their labels: looking them up in the metric takes its lock each time.
+_counters: dict[tuple[str, str, int], Any] = {}
+_timers: dict[str, Any] = {}
+
+
 def observe(route: str, consumer: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, consumer, status_label(status)).inc()
-    LATENCY.labels(route).observe(seconds)
+    key = (route, consumer, status)
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters[key] = REQUESTS.labels(route, consumer, status_label(status))
+    counter.inc()
+    timer = _timers.get(route)
+    if timer is None:
+        timer = _timers[route] = LATENCY.labels(route)
+    timer.observe(seconds)
 
 
 Key = tuple[datetime, str, str, str]  # minute, route, consumer, status class
@@ -64,10 +76,16 @@ def count(route: str, consumer: str, status: int, seconds: float) -> None:
         found[2] = max(found[2], ms)
 
 
+def flush_due() -> bool:
+    """Whether FLUSH_SECONDS have passed since the last write (a response then takes
+    ``flush_soon`` as its background task; others need none)."""
+    return time.monotonic() - float(_state["flushed_at"]) >= FLUSH_SECONDS
+
+
 async def flush_soon(rt: Runtime) -> None:
     """Write the pending counts if FLUSH_SECONDS have passed since the last write (after a
     response has gone: its background task)."""
-    if time.monotonic() - float(_state["flushed_at"]) >= FLUSH_SECONDS:
+    if flush_due():
         await flush(rt)
 
 
