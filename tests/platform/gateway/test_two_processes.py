@@ -155,13 +155,18 @@ async def test_requests_reach_both_and_a_dead_instance_is_evicted(
     await _configure(d.runtime)
     async with httpx.AsyncClient(base_url=d.gateway.url, timeout=10) as http:
 
-        async def gateway_up() -> bool:
+        async def all_up() -> bool:
+            # A process registers itself while it starts, before its server accepts
+            # connections (uvicorn runs the lifespan first): wait until A and B answer too.
             try:
-                return (await http.get("/healthz")).status_code == 200
+                for base in ("", d.a.url, d.b.url):
+                    if (await http.get(base + "/healthz")).status_code != 200:
+                        return False
             except httpx.TransportError:
                 return False
+            return True
 
-        await d.until("the gateway", gateway_up, 60)
+        await d.until("the gateway, A and B answering", all_up, 60)
         # Each module's route exists only on its own process: 401 (sign in first) there, 404
         # on the other; through the gateway each reaches the one that serves it.
         monitor, apps = "/api/v1/monitor/dead-letters", "/api/v1/appcenter/my-apps"
