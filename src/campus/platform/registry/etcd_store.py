@@ -37,6 +37,7 @@ from campus.kernel.db import after_rollback
 from campus.kernel.errors import Conflict, NotFound, Problem
 from campus.kernel.i18n import _
 from campus.platform.registry.schemas import (
+    KEEPALIVE_SECONDS,
     ChangeKind,
     ChangeOut,
     InstanceIn,
@@ -48,7 +49,6 @@ from campus.platform.registry.schemas import (
 log = structlog.get_logger(__name__)
 
 RPC_TIMEOUT_SECONDS = 5
-KEEPALIVE_SECONDS = 15.0
 MARKER_TTL_SECONDS = 60  # a deregistration marker outlives the eviction job's window
 
 

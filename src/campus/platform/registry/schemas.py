@@ -140,6 +140,10 @@ class Removal(BaseModel):
     index: int
 
 
+# A change stream says it is alive (None, an SSE comment) after this long without a change.
+KEEPALIVE_SECONDS = 15.0
+
+
 class Reset(BaseModel):
     """A stream asked to replay from an index the store no longer holds (etcd compacted it):
     the watcher reads the instances afresh and follows on from ``index``."""

@@ -16,6 +16,7 @@ from campus.kernel.db import Database, after_commit, insert_ignore
 from campus.platform.registry import watch
 from campus.platform.registry.models import Change, Instance, Service, State
 from campus.platform.registry.schemas import (
+    KEEPALIVE_SECONDS,
     ChangeKind,
     ChangeOut,
     InstanceIn,
@@ -27,7 +28,6 @@ from campus.platform.registry.schemas import (
 CHANGES_KEPT = 10_000  # changes kept for SSE streams to replay from an index
 CHANGES_PAGE = 100
 EVICT_BATCH = 200
-KEEPALIVE_SECONDS = 15.0
 
 
 def to_out(instance: Instance, service: str, now: datetime | None = None) -> InstanceOut:
