@@ -3,6 +3,9 @@ registry, over HTTP with a registry token when it does not; deregistered when it
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import httpx
 import pytest
 
@@ -15,7 +18,7 @@ async def test_the_process_registers_its_modules_in_process_and_leaves_at_shutdo
     db: Runtime, owner: Owner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db.settings, "instance_address", "http://10.1.2.3:8000")
-    async with service.self_registered(db) as instance_id:
+    async with service.self_registered(db, listening_wait_seconds=0) as instance_id:
         assert instance_id is not None
         found = (await owner.discover(service.SERVICE)).json()["instances"]
         [me] = [i for i in found if i["id"] == instance_id]
@@ -37,6 +40,53 @@ async def test_an_unknown_address_registers_without_one(db: Runtime, owner: Owne
         found = (await owner.discover(service.SERVICE)).json()["instances"]
         [me] = [i for i in found if i["id"] == instance_id]
         assert me["address"] is None and me["health_url"] is None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _registered(owner: Owner, instance_id: str | None) -> bool:
+    found = (await owner.discover(service.SERVICE)).json()["instances"]
+    return instance_id in [i["id"] for i in found]
+
+
+async def test_a_process_with_an_address_registers_once_it_listens(
+    db: Runtime, owner: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server runs its start-up before it listens: registering then would send a gateway to a
+    # port that refuses connections.
+    port = _free_port()
+    monkeypatch.setattr(db.settings, "instance_address", f"http://127.0.0.1:{port}")
+    async with service.self_registered(db, listening_wait_seconds=10) as instance_id:
+        await asyncio.sleep(0.3)
+        assert not await _registered(owner, instance_id)
+        server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+        try:
+            for _ in range(100):
+                if await _registered(owner, instance_id):
+                    break
+                await asyncio.sleep(0.05)
+            assert await _registered(owner, instance_id)
+        finally:
+            server.close()
+            await server.wait_closed()
+    assert not await _registered(owner, instance_id)
+
+
+async def test_an_address_that_never_listens_is_registered_after_the_wait(
+    db: Runtime, owner: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db.settings, "instance_address", f"http://127.0.0.1:{_free_port()}")
+    async with service.self_registered(db, listening_wait_seconds=0.3) as instance_id:
+        assert not await _registered(owner, instance_id)
+        for _ in range(100):
+            if await _registered(owner, instance_id):
+                break
+            await asyncio.sleep(0.05)
+        assert await _registered(owner, instance_id)
 
 
 async def test_renewal_registers_again_after_the_lease_was_lost(db: Runtime, owner: Owner) -> None:

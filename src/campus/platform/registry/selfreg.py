@@ -4,6 +4,10 @@ In process when this process serves the registry module, over HTTP to ``CAMPUS_R
 (with ``CAMPUS_REGISTRY_TOKEN``, and ``CAMPUS_INSTANCE_ADDRESS`` as the address others reach it
 by) when it does not; renewed by a background task every third of
 the lease, registered again if the lease was lost, deregistered at shutdown.
+
+A server runs its start-up (where registration begins) before it listens, so a process with an
+address registers only once that address accepts connections: until then a gateway would route
+to it and fail.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -32,6 +37,10 @@ SERVICE = "campus"
 OPENAPI_PATH = "/api/openapi.json"  # where a Campus process serves its OpenAPI document
 MODULE_NAME = "registry"
 HTTP_TIMEOUT_SECONDS = 5.0
+# How long registration waits for this process's own address to accept connections; past it,
+# the process registers anyway (an address it cannot reach itself by, say) and says so.
+LISTENING_WAIT_SECONDS = 30.0
+_LISTENING_POLL_SECONDS = 0.05
 
 
 class SelfInstanceIn(InstanceIn):
@@ -112,6 +121,42 @@ class OverHttp:
             response.raise_for_status()
 
 
+async def _until_listening(address: str, wait_seconds: float) -> bool:
+    """Whether ``address`` accepts a connection within ``wait_seconds``."""
+    parts = urlsplit(address)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while loop.time() < deadline:
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), max(deadline - loop.time(), 0.01)
+            )
+        except (OSError, TimeoutError):
+            await asyncio.sleep(_LISTENING_POLL_SECONDS)
+            continue
+        writer.close()
+        return True
+    return False
+
+
+async def _register(registrar: Registrar, body: InstanceIn, instance_id: str) -> None:
+    try:
+        await registrar.register(body)
+    except Exception:  # start anyway; the renewal registers once the registry answers
+        log.exception("registry_registration_failed", instance_id=instance_id)
+
+
+async def _register_when_listening(
+    registrar: Registrar, body: InstanceIn, instance_id: str, address: str, wait_seconds: float
+) -> None:
+    if not await _until_listening(address, wait_seconds):
+        log.warning("registry_address_not_listening", address=address, seconds=wait_seconds)
+    await _register(registrar, body, instance_id)
+    await _keep_alive(registrar, body, instance_id)
+
+
 async def _keep_alive(registrar: Registrar, body: InstanceIn, instance_id: str) -> None:
     while True:
         await asyncio.sleep(body.ttl_seconds / 3)
@@ -145,9 +190,15 @@ async def _registrar(rt: Runtime) -> AsyncIterator[Registrar | None]:
 
 @asynccontextmanager
 async def self_registered(
-    rt: Runtime, registrar: Registrar | None = None
+    rt: Runtime,
+    registrar: Registrar | None = None,
+    *,
+    listening_wait_seconds: float = LISTENING_WAIT_SECONDS,
 ) -> AsyncIterator[str | None]:
-    """Registered for as long as the block runs; yields the instance id (None: no registry)."""
+    """Registered for as long as the block runs; yields the instance id (None: no registry).
+
+    With an address, registration happens in the background once the address accepts
+    connections (at most ``listening_wait_seconds`` later; 0: at once, before the block)."""
     async with contextlib.AsyncExitStack() as stack:
         chosen = registrar or await stack.enter_async_context(_registrar(rt))
         if chosen is None:
@@ -155,11 +206,14 @@ async def self_registered(
             return
         instance_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
         body = describe(rt, instance_id)
-        try:
-            await chosen.register(body)
-        except Exception:  # start anyway; the renewal registers once the registry answers
-            log.exception("registry_registration_failed", instance_id=instance_id)
-        renewal = asyncio.create_task(_keep_alive(chosen, body, instance_id), name="registry-renew")
+        if body.address is not None and listening_wait_seconds > 0:
+            registration = _register_when_listening(
+                chosen, body, instance_id, body.address, listening_wait_seconds
+            )
+        else:
+            await _register(chosen, body, instance_id)
+            registration = _keep_alive(chosen, body, instance_id)
+        renewal = asyncio.create_task(registration, name="registry-renew")
         try:
             yield instance_id
         finally:
