@@ -27,7 +27,7 @@ from campus.domains.academic.timetabling.models import (
 )
 from campus.platform.users import service as users
 
-WEIGHTS = engine.Weights(teacher_preference=2, preferred_building=1)
+WEIGHTS = engine.Weights(teacher_preference=2, preferred_building=1, building_change=1)
 
 
 @dataclass(frozen=True)
