@@ -150,6 +150,16 @@ async def test_etcd_not_answering_is_a_503_and_registers_nothing(
             assert response.status_code == 503, response.text
             assert response.headers["content-type"].startswith("application/problem+json")
             assert "etcd" in response.json()["detail"]
+        # The pages say so too, in the page frame, not as a server error.
+        for path in (
+            "/registry/services",
+            f"/registry/services/{service}",
+            "/registry/instances/before",
+        ):
+            page = await admin.get(path, headers={"Accept": "text/html"})
+            assert page.status_code == 503, (path, page.text[:300])
+            assert page.headers["content-type"].startswith("text/html")
+            assert "etcd" in page.text
     finally:
         db.settings.registry_etcd_url = url
     services = [s["name"] for s in (await admin.get("/api/v1/registry/services")).json()]
