@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         csrf_exempt_prefixes=tuple(
             p for m in runtime.modules for p in m.extra.get("csrf_exempt", ())
         ),
+        cookieless_prefixes=tuple(
+            p for m in runtime.modules for p in m.extra.get("cookieless", ())
+        ),
     )
     install_observability(app, runtime)
     # Outermost: a module may rewrite a request before anything else sees it (host rules).

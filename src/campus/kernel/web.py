@@ -62,12 +62,15 @@ class KernelMiddleware:
         max_body_bytes: int,
         secure_cookies: bool,
         csrf_exempt_prefixes: tuple[str, ...] = (),
+        cookieless_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.principal_loader = principal_loader
         self.max_body_bytes = max_body_bytes
         self.secure_cookies = secure_cookies
         self.csrf_exempt_prefixes = csrf_exempt_prefixes
+        # Paths whose answers are not the site's own (a proxied upstream's): no CSRF cookie.
+        self.cookieless_prefixes = cookieless_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +92,8 @@ class KernelMiddleware:
         context.set_context(RequestContext(request_id=request_id, ip=client_ip))
 
         csrf_cookie = connection.cookies.get(CSRF_COOKIE)
-        new_csrf = None if csrf_cookie else secrets.token_urlsafe(32)
+        cookieless = scope["path"].startswith(self.cookieless_prefixes)
+        new_csrf = None if csrf_cookie or cookieless else secrets.token_urlsafe(32)
         scope["campus.csrf"] = csrf_cookie or new_csrf
 
         async def send_with_headers(message: Message) -> None:

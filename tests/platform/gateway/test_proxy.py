@@ -62,6 +62,22 @@ async def test_a_request_reaches_the_upstream_with_its_path_query_body_and_forwa
     assert kept.json()["path"] == "/base/raw/file.txt"
 
 
+async def test_an_answer_through_the_gateway_carries_no_cookie_of_the_site(
+    setup: Setup, upstreams: Upstreams, caller: httpx.AsyncClient
+) -> None:
+    upstreams.hosts["a.upstream"] = echo
+    service = await setup.service(url="http://a.upstream")
+    await setup.route(service["name"], path_prefix="/books", public=True)
+    caller.cookies.clear()
+    proxied = await caller.get(f"/gw/{service['name']}/books")
+    assert proxied.status_code == 200, proxied.text
+    assert "set-cookie" not in proxied.headers  # the upstream's answer, not one of the site's
+    refused = await caller.get("/gw/none-such/books")
+    assert refused.status_code == 404 and "set-cookie" not in refused.headers
+    # The site's own answers to a cookieless caller still hand out the CSRF cookie.
+    assert "campus_csrf=" in (await caller.get("/healthz")).headers["set-cookie"]
+
+
 async def test_unknown_services_routes_and_methods_are_404_problems(
     setup: Setup, caller: httpx.AsyncClient
 ) -> None:

@@ -24,6 +24,7 @@ MODULE = Module(
     # Consumers call with credentials, never with a browser's cookies: no CSRF check.
     extra={
         "csrf_exempt": (proxy.PREFIX,),
+        "cookieless": (proxy.PREFIX,),
         "asgi_middleware": (hosts.HostRouting,),
         "on_shutdown": (proxy.close_client, upstream.close),
     },
