@@ -186,8 +186,9 @@ def prepare_database(
 
 
 def start_server(
-    workdir: Path, database_url: str, port: int, *, redis_url: str = "memory://"
+    workdir: Path, database_url: str, port: int, *, redis_url: str = "memory://", workers: int = 1
 ) -> subprocess.Popen[bytes]:
+    """``workers`` > 1 only with a shared cache (Redis): the in-process one is per process."""
     env = {
         **os.environ,
         "CAMPUS_DATABASE_URL": database_url,
@@ -211,7 +212,7 @@ def start_server(
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--no-access-log",
         "--log-level",
         "warning",

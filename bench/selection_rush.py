@@ -25,7 +25,7 @@ Traffic stays on 127.0.0.1 and the run stops by itself (``--hard-limit``).
 
     .venv/bin/python bench/selection_rush.py [--scale medium] [--students 20000] [--picks 5]
         [--hot 0.1] [--hot-sections 5] [--connections 64] [--seconds 60] [--queue-rate 1000]
-        [--database-url postgresql+asyncpg://…/campus_bench --redis-url redis://…/14]
+        [--database-url postgresql+asyncpg://…/campus_bench --redis-url redis://…/14 [--workers 2]]
 """
 
 from __future__ import annotations
@@ -361,8 +361,13 @@ def main() -> None:
     parser.add_argument("--queue-rate", type=int, help="a virtual queue admitting N a second")
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url", default="memory://")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (with --redis-url only)"
+    )
     parser.add_argument("--hard-limit", type=int, default=3600)
     args = parser.parse_args()
+    if args.workers > 1 and args.redis_url == "memory://":
+        raise SystemExit("--workers above 1 needs --redis-url: the in-process cache is per process")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
 
@@ -381,6 +386,7 @@ def main() -> None:
         world = asyncio.run(open_round(url, args.redis_url, workdir, args))
         total = sum(min(args.picks, len(c) or args.hot_sections) for c in world["choices"].values())
         backend = "SQLite + in-process cache" if embedded else "PostgreSQL + " + args.redis_url
+        backend += f", {args.workers} server process{'es' if args.workers > 1 else ''}"
         print(
             f"\n== setup\n{backend}; "
             f"{args.scale} demo seeded in {seed_seconds:.0f} s; round, {len(world['tokens'])} "
@@ -392,7 +398,7 @@ def main() -> None:
         )
         port = free_port()
         base = f"http://{HOST}:{port}"
-        server = start_server(workdir, url, port, redis_url=args.redis_url)
+        server = start_server(workdir, url, port, redis_url=args.redis_url, workers=args.workers)
         wait_until_ready(base, server, timeout=120)
         trivial = run_wrk(base + "/healthz", "", 10, args.connections)
         if args.queue_rate:
