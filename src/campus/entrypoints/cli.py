@@ -74,6 +74,11 @@ def serve(
 
     if modules:
         os.environ["CAMPUS_MODULES"] = modules
+    if workers > 1:
+        # Before the processes start: they choose where to keep their figures as they import.
+        from campus.kernel.metrics import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir()
     if host not in ("0.0.0.0", "::"):  # noqa: S104 (compared, not bound)
         # The address this process registers in the service registry, unless set otherwise.
         os.environ.setdefault("CAMPUS_INSTANCE_ADDRESS", f"http://{host}:{port}")

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 import campus
-from campus.kernel import i18n
+from campus.kernel import i18n, metrics
 from campus.kernel import runtime as runtime_module
 from campus.kernel.config import Settings, get_settings
 from campus.kernel.errors import install_error_handlers
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             await pipeline.stop()
             await shutdown_modules(runtime)
             await runtime.close()
+            metrics.leave_multiprocess_figures()
 
     app = FastAPI(
         title="Campus",

@@ -1,6 +1,10 @@
 """Prometheus metrics: RED per route and module, requests in flight, the outbox backlog and the
 dead letters waiting for a replay.
 
+Several server processes behind one port (``campus serve --workers N``) share their figures
+through files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, which the
+serve command sets up): a scrape answered by any of them reports the sum of all, not its own.
+
 Labels carry route templates (``/api/v1/users/people/{person_id}``), never raw paths, ids or
 query strings, so the number of series stays bounded whatever clients send.
 """
@@ -10,16 +14,21 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import os
+import tempfile
+from pathlib import Path
 
 import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
+    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
+    multiprocess,
 )
 from sqlalchemy import func, select
 from starlette.requests import Request
@@ -51,14 +60,23 @@ LATENCY = Histogram(
     ["method", "route", "module"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-IN_FLIGHT = Gauge("campus_http_requests_in_flight", "HTTP requests being handled right now")
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# With several processes: in flight, the sum over the live ones; the backlog, as the latest
+# scrape read it from the database (whichever process answered it).
+IN_FLIGHT = Gauge(
+    "campus_http_requests_in_flight",
+    "HTTP requests being handled right now",
+    multiprocess_mode="livesum",
+)
 OUTBOX_BACKLOG = Gauge(
     "campus_outbox_unsent_events",
     "Events committed to the outbox and not yet published (NaN when it could not be read)",
+    multiprocess_mode="mostrecent",
 )
 DEAD_LETTERS = Gauge(
     "campus_event_dead_letters_pending",
     "Dead-lettered events not yet replayed (NaN when they could not be read)",
+    multiprocess_mode="mostrecent",
 )
 
 
@@ -118,7 +136,35 @@ async def metrics_endpoint(request: Request) -> Response:
         raise Forbidden(_("监控指标只对本机或持有采集令牌的请求开放"))
     await refresh_outbox_backlog(runtime)
     return Response(
-        generate_latest(REGISTRY),
+        generate_latest(_scraped_registry()),
         media_type=CONTENT_TYPE_LATEST,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _scraped_registry() -> CollectorRegistry:
+    """This process's registry, or with several processes one that reads all of theirs."""
+    if not os.environ.get(MULTIPROCESS_DIR_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def prepare_multiprocess_dir(default_parent: str | None = None) -> str:
+    """Called by the serve command before it starts several processes: the directory they share
+    their figures in (``PROMETHEUS_MULTIPROC_DIR`` if set, else a new temporary one), emptied of
+    an earlier run's files, and exported to the processes it starts."""
+    folder = os.environ.get(MULTIPROCESS_DIR_ENV) or tempfile.mkdtemp(
+        prefix="campus-metrics-", dir=default_parent
+    )
+    for stale in Path(folder).glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR_ENV] = folder
+    return folder
+
+
+def leave_multiprocess_figures() -> None:
+    """At a process's end: its share of the live gauges (requests in flight) stops counting."""
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import itertools
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from campus.platform.auth.models import (
 )
 from campus.platform.users.models import Identity, Person
 from tests.conftest import _client
+from tests.serving import free_port
 
 PASSWORD = "Kx7#mvQ2pLw9"
 _next_person = itertools.count()
@@ -196,16 +196,10 @@ class _Collect:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server(settings_for_test: Callable[..., None]) -> Iterator[Mailbox]:
     """An SMTP server on 127.0.0.1 (aiosmtpd, in its own thread); the app sends to it."""
-    box = Mailbox("127.0.0.1", _free_port())
+    box = Mailbox("127.0.0.1", free_port())
     controller = Controller(_Collect(box), hostname=box.host, port=box.port)
     controller.start()
     settings_for_test(

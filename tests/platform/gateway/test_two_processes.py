@@ -7,9 +7,7 @@ evicted within two leases, and the gateway stops routing to it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,15 +27,10 @@ from campus.platform.gateway import actions
 from campus.platform.gateway.schemas import RouteIn, ServiceIn
 from campus.platform.registry import service as registry
 from tests.own_database import migrated_database
+from tests.serving import free_port, server_environment
 
 LEASE = 5
 COMMON = "access,users,auth,registry"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -52,19 +45,16 @@ class Process:
 def _serving(name: str, database_url: str, tmp: Path, env: dict[str, str]) -> Iterator[Process]:
     """A Campus server on a free loopback port (registered at that address when ``address``
     is in ``env`` as True)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp / f"{name}.log"
-    environment = {
-        **os.environ,
-        "CAMPUS_DATABASE_URL": database_url,
-        "CAMPUS_REDIS_URL": "memory://",
-        "CAMPUS_BROKER_URL": "memory://",
-        "CAMPUS_STORAGE_URL": f"file://{tmp}/files",
-        "CAMPUS_SECRET_KEY": "two-processes-" + "x" * 40,
-        "CAMPUS_REGISTRY_TTL_SECONDS": str(LEASE),
+    environment = server_environment(
+        database_url,
+        tmp,
+        "two-processes-" + "x" * 40,
+        CAMPUS_REGISTRY_TTL_SECONDS=str(LEASE),
         **env,
-    }
+    )
     if environment.pop("REGISTER_ADDRESS", ""):
         environment["CAMPUS_INSTANCE_ADDRESS"] = url
     command = [

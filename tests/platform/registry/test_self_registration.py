@@ -4,7 +4,6 @@ registry, over HTTP with a registry token when it does not; deregistered when it
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from campus.kernel.runtime import Runtime
 from campus.platform.registry import selfreg, service
 from tests.platform.registry.conftest import MakeOwner, Owner
+from tests.serving import free_port
 
 
 async def test_the_process_registers_its_modules_in_process_and_leaves_at_shutdown(
@@ -42,12 +42,6 @@ async def test_an_unknown_address_registers_without_one(db: Runtime, owner: Owne
         assert me["address"] is None and me["health_url"] is None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _registered(owner: Owner, instance_id: str | None) -> bool:
     found = (await owner.discover(service.SERVICE)).json()["instances"]
     return instance_id in [i["id"] for i in found]
@@ -58,7 +52,7 @@ async def test_a_process_with_an_address_registers_once_it_listens(
 ) -> None:
     # A server runs its start-up before it listens: registering then would send a gateway to a
     # port that refuses connections.
-    port = _free_port()
+    port = free_port()
     monkeypatch.setattr(db.settings, "instance_address", f"http://127.0.0.1:{port}")
     async with service.self_registered(db, listening_wait_seconds=10) as instance_id:
         await asyncio.sleep(0.3)
@@ -79,7 +73,7 @@ async def test_a_process_with_an_address_registers_once_it_listens(
 async def test_an_address_that_never_listens_is_registered_after_the_wait(
     db: Runtime, owner: Owner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db.settings, "instance_address", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setattr(db.settings, "instance_address", f"http://127.0.0.1:{free_port()}")
     async with service.self_registered(db, listening_wait_seconds=0.3) as instance_id:
         assert not await _registered(owner, instance_id)
         for _ in range(100):

@@ -9,7 +9,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from campus.kernel.runtime import Runtime
 from campus.platform.auth import service as auth_service
 from campus.platform.users import service as users
 from tests.domains.academic.selection.conftest import API, few_seats
+from tests.serving import free_port
 
 SEATS = 4
 STUDENTS = 48  # enough that a fast server is still answering when the kill lands
@@ -69,12 +69,6 @@ async def scene(
     await own_runtime.cache.cool(seats_key(section_id))
     await own_runtime.close()
     runtime_module.set_current(runtime)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -144,7 +138,7 @@ async def _places(scene: Scene) -> dict[int, str]:
 async def test_killing_the_server_mid_rush_loses_nothing_it_accepted(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port, secret = _free_port(), secrets.token_urlsafe(32)
+    port, secret = free_port(), secrets.token_urlsafe(32)
     keys = {p: f"crash-{p}-{uuid.uuid4().hex}" for p in scene.logins}
     url = f"{API}/sections/{scene.section_id}/select"
     answered: dict[int, str] = {}
