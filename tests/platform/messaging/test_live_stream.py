@@ -4,12 +4,14 @@ client that gets exactly what it missed, once."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from campus.kernel import clock
 from campus.kernel.runtime import Runtime
 from campus.platform.messaging import actions, channels, live
 from campus.platform.messaging.models import Notification
@@ -70,8 +72,14 @@ async def test_a_reconnecting_client_gets_what_it_missed_exactly_once(
     third = await send(admin, title="第三条", audience={"everyone": True})
     async with SseStream(app, reader, last_event_id=first["id"]) as stream:
         await stream.next_of("unread")
-        replayed = [await stream.next_of("notification"), await stream.next_of("notification")]
-        assert [e.data["id"] for e in replayed] == [second["id"], third["id"]]
+        # Oldest first, ending with what was missed; before it, any others of the last minute
+        # but the one it last saw (the client skips those it has seen).
+        replayed = [await stream.next_of("notification")]
+        while replayed[-1].data["id"] != third["id"]:
+            replayed.append(await stream.next_of("notification"))
+        ids = [e.data["id"] for e in replayed]
+        assert ids[-2:] == [second["id"], third["id"]] and first["id"] not in ids
+        assert ids == sorted(set(ids))
         assert all(e.data["replayed"] for e in replayed)
         # The live frame of an already replayed notification (a commit racing the replay)
         # is not sent twice; a new one is.
@@ -79,6 +87,29 @@ async def test_a_reconnecting_client_gets_what_it_missed_exactly_once(
         await live.send_all(db, {"type": "notification", "id": second["id"], "title": "dup"})
         event = await stream.next_of("notification")
         assert event.data["id"] == fourth["id"]
+        await stream.quiet("notification")
+
+
+async def test_a_notification_that_committed_late_under_a_lower_id_is_replayed(
+    app: Any, db: Runtime, admin: httpx.AsyncClient, campus: Campus, reader: httpx.AsyncClient
+) -> None:
+    # Ids are taken before commit: the client may have seen a higher id while a lower one was
+    # still being written. Reconnecting after the higher one, it gets the lower one too (it
+    # skips ids it has seen); one from long before is not sent again.
+    audience = {"class_ids": [campus.class_id]}
+    long_ago = await send(admin, title="很久以前", audience=audience)
+    late = await send(admin, title="晚提交", audience=audience)
+    seen = await send(admin, title="已看到", audience=audience)
+    async with db.db.transaction() as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == long_ago["id"])
+            .values(created_at=clock.now() - timedelta(minutes=5))
+        )
+    async with SseStream(app, reader, last_event_id=seen["id"]) as stream:
+        await stream.next_of("unread")
+        replayed = await stream.next_of("notification")
+        assert replayed.data["id"] == late["id"] and replayed.data["replayed"]
         await stream.quiet("notification")
 
 

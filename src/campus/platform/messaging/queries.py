@@ -51,11 +51,18 @@ class Reader:
     kind: str  # student, staff, other
 
 
+# How far before the last notification a reconnecting client saw its replay reaches back.
+REPLAY_LOOKBACK = timedelta(seconds=60)
+
+
 @dataclass(frozen=True)
 class InboxFilter:
     category: str | None = None
     unread: bool = False
     after_id: int | None = None  # only newer than this (a reconnecting live client)
+    # ... or created since this time: ids are taken before commit, so a notification may
+    # commit after one with a higher id that the client has already seen.
+    created_since: datetime | None = None
 
 
 async def reader_of(session: AsyncSession, person_id: int) -> Reader:
@@ -95,8 +102,12 @@ def _inbox_ids(reader: Reader, f: InboxFilter, now: datetime) -> Any:
         targeted = targeted.where(Recipient.read_at.is_(None))
         wide = wide.where(BroadcastRead.person_id.is_(None))
     if f.after_id is not None:
-        targeted = targeted.where(Notification.id > f.after_id)
-        wide = wide.where(Notification.id > f.after_id)
+        newer: ColumnElement[bool] = Notification.id > f.after_id
+        if f.created_since is not None:
+            late = and_(Notification.created_at >= f.created_since, Notification.id != f.after_id)
+            newer = or_(newer, late)
+        targeted = targeted.where(newer)
+        wide = wide.where(newer)
     return union_all(targeted, wide).subquery("inbox")
 
 
@@ -140,8 +151,14 @@ async def unread_count(session: AsyncSession, reader: Reader) -> int:
 async def missed(
     session: AsyncSession, reader: Reader, after_id: int, limit: int
 ) -> list[NotificationOut]:
-    """What arrived after ``after_id``, oldest first (for a live client that reconnects)."""
-    ids = _inbox_ids(reader, InboxFilter(after_id=after_id), clock.now())
+    """What arrived after ``after_id``, oldest first (for a live client that reconnects): the
+    higher ids, and those created up to ``REPLAY_LOOKBACK`` before ``after_id`` was (one that
+    committed late under a lower id); the client skips the ids it has seen."""
+    last_seen = await session.scalar(
+        select(Notification.created_at).where(Notification.id == after_id)
+    )
+    since = last_seen - REPLAY_LOOKBACK if last_seen is not None else None
+    ids = _inbox_ids(reader, InboxFilter(after_id=after_id, created_since=since), clock.now())
     rows = await session.execute(
         select(Notification, ids.c.read_at)
         .join(ids, ids.c.id == Notification.id)

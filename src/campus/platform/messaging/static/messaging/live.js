@@ -70,8 +70,11 @@
     if (type === "notification") {
       if (seen[frame.id]) return;
       seen[frame.id] = true;
-      setBadge(unread + 1);
-      if (!frame.replayed) toast(frame);
+      // A replayed one is already in the unread count the stream sent before it.
+      if (!frame.replayed) {
+        setBadge(unread + 1);
+        toast(frame);
+      }
     } else if (type === "unread") {
       setBadge(frame.count);
     } else if (type === "notification.read") {
