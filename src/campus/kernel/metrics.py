@@ -151,17 +151,14 @@ def _scraped_registry() -> CollectorRegistry:
     return registry
 
 
-def prepare_multiprocess_dir(default_parent: str | None = None) -> str:
+def prepare_multiprocess_dir() -> None:
     """Called by the serve command before it starts several processes: the directory they share
     their figures in (``PROMETHEUS_MULTIPROC_DIR`` if set, else a new temporary one), emptied of
     an earlier run's files, and exported to the processes it starts."""
-    folder = os.environ.get(MULTIPROCESS_DIR_ENV) or tempfile.mkdtemp(
-        prefix="campus-metrics-", dir=default_parent
-    )
+    folder = os.environ.get(MULTIPROCESS_DIR_ENV) or tempfile.mkdtemp(prefix="campus-metrics-")
     for stale in Path(folder).glob("*.db"):
         stale.unlink()
     os.environ[MULTIPROCESS_DIR_ENV] = folder
-    return folder
 
 
 def leave_multiprocess_figures() -> None:
