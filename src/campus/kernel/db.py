@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, DateTime, MetaData, event, text
+from sqlalchemy import BigInteger, CursorResult, DateTime, Executable, MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -93,6 +93,17 @@ class FixedDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(int(value)).scaleb(-self.places)
+
+
+async def on_connection(
+    session: AsyncSession, statement: Executable, params: Any = None
+) -> CursorResult[Any]:
+    """A Core statement on the session's connection, in its transaction, past the ORM: no
+    autoflush and no ORM dispatch (about 0.05 ms a statement; a hot path that also builds its
+    statements once saves about 0.1 ms more). For statements that depend on nothing pending in
+    the session."""
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 async def insert_ignore(

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from campus.kernel import audit, clock
 from campus.kernel.context import Principal
+from campus.kernel.db import on_connection
 from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
@@ -253,7 +254,7 @@ async def do_start(session: AsyncSession, request: StartRequest) -> Instance:
 async def _published_spec(session: AsyncSession, key: str) -> tuple[int, str]:
     """The id and stored definition (as JSON text: the runner caches it by content) of process
     ``key``'s published version."""
-    row: Any = (await writes.run(session, _PUBLISHED_SPEC, {"key": key})).first()
+    row: Any = (await on_connection(session, _PUBLISHED_SPEC, {"key": key})).first()
     if row is None:
         raise NotFound(_("流程 {key} 不存在或尚未发布", key=key))
     return int(row[0]), str(row[1])
@@ -473,7 +474,9 @@ async def load_run(session: AsyncSession, instance: Instance) -> Run:
     kept = Run.kept(instance.id, instance.state, instance.data)
     if kept is not None:
         return kept
-    found = await writes.run(session, _SPEC_OF_VERSION, {"version_id": instance.process_version_id})
+    found = await on_connection(
+        session, _SPEC_OF_VERSION, {"version_id": instance.process_version_id}
+    )
     spec: Definition | None = found.scalar()
     assert spec is not None
     return Run.load(spec, instance.state, instance.data)
