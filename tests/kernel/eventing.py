@@ -71,19 +71,28 @@ class Effects:
 
     db: Database
     calls: list[tuple[str, str]] = field(default_factory=list)
+    sessions: dict[str, list[int]] = field(default_factory=dict)  # handler → session per call
 
     def handler(
-        self, name: str, pattern: str, *, fail_times: int = 0, always_fail: bool = False
+        self,
+        name: str,
+        pattern: str,
+        *,
+        fail_times: int = 0,
+        always_fail: bool = False,
+        fail_on: frozenset[str] = frozenset(),
     ) -> EventHandler:
         """A handler that writes one effect row per event (an audit entry) — and, told to, then
-        fails, so that its write must be rolled back with the attempt."""
+        fails (``fail_on``: always for these event ids), so that its write must be rolled back
+        with the attempt."""
         failures_left = {"n": fail_times}
         write_effect = effect_handler(name, pattern).func
 
         async def handle(session: AsyncSession, event: Event) -> None:
             self.calls.append((name, event.id))
+            self.sessions.setdefault(name, []).append(id(session))
             await write_effect(session, event)
-            if always_fail or failures_left["n"] > 0:
+            if always_fail or event.id in fail_on or failures_left["n"] > 0:
                 failures_left["n"] -= 1
                 raise RuntimeError(f"boom in {name}")
 

@@ -6,11 +6,13 @@ Every test runs on the bus CAMPUS_BROKER_URL names (in-process by default, Rabbi
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
 from campus.kernel.bus import (
+    TOGETHER,
     BusNotConsuming,
     Dispatcher,
     InProcessBus,
@@ -154,8 +156,6 @@ async def test_concurrent_deliveries_of_one_event_have_one_effect(
 async def test_a_handler_whose_condition_turns_an_event_down_leaves_no_trace(
     effects: Effects, fresh_db: Database
 ) -> None:
-    from dataclasses import replace
-
     picky = replace(
         effects.handler(unique("picky"), "orders.#"), when=lambda e: e.payload.get("n") == 1
     )
@@ -361,3 +361,89 @@ async def test_rabbitmq_message_that_is_no_event_is_kept_as_a_dead_letter(
     assert letter.name == "odd.thing"
     assert letter.event["payload"] == {"raw": "not json"}
     assert effects.calls == []
+
+
+# ---------------------------------------------------------------- in-process: together
+
+
+async def test_events_for_one_handler_are_handled_together_and_once_each(
+    effects: Effects, fresh_db: Database
+) -> None:
+    handler = effects.handler(unique("together"), "#")
+    dispatcher = Dispatcher(fresh_db, FAST_RETRIES)
+    first, second, third, fourth = (event("orders.placed", n=n) for n in range(4))
+
+    await dispatcher.deliver_together(handler, [first, second, third])
+    await dispatcher.deliver_together(handler, [first, second, fourth])
+
+    assert effects.calls_of(handler.name) == [first.id, second.id, third.id, fourth.id]
+    sessions = effects.sessions[handler.name]
+    assert len(set(sessions[:3])) == 1, "one transaction for the three"
+    for each in (first, second, third, fourth):
+        assert await effects.count(handler.name, each.id) == 1
+    assert delivered(handler.name, "handled") == 4
+    assert delivered(handler.name, "duplicate") == 2
+
+
+async def test_one_bad_event_among_many_is_dead_lettered_alone(
+    effects: Effects, fresh_db: Database
+) -> None:
+    first, bad, last = (event("fees.bill.paid", n=n) for n in range(3))
+    handler = effects.handler(unique("one_bad"), "#", fail_on=frozenset({bad.id}))
+    dispatcher = Dispatcher(fresh_db, FAST_RETRIES)
+
+    await dispatcher.deliver_together(handler, [first, bad, last])
+
+    assert await effects.count(handler.name, first.id) == 1
+    assert await effects.count(handler.name, last.id) == 1
+    assert await effects.count(handler.name, bad.id) == 0, "the failed attempts wrote nothing"
+    assert await effects.count(handler.name) == 2, "the batch's attempt left nothing behind"
+    (letter,) = await dead_letters(fresh_db, handler.name)
+    assert letter.event_id == bad.id
+    calls = effects.calls_of(handler.name)
+    assert calls[:2] == [first.id, bad.id], "the batch stopped at the bad event"
+    assert calls[2:] == [first.id] + [bad.id] * FAST_RETRIES.max_attempts + [last.id]
+
+
+async def test_in_process_publishing_hands_each_handler_its_share_in_order(
+    effects: Effects, fresh_db: Database
+) -> None:
+    orders = effects.handler(unique("orders"), "orders.#")
+    everything = effects.handler(unique("every"), "#")
+    picky = replace(
+        effects.handler(unique("picky_share"), "#"), when=lambda e: e.payload.get("n") == 0
+    )
+    bus = InProcessBus()
+    bus.register([orders, everything, picky])
+    await bus.consume(Dispatcher(fresh_db, FAST_RETRIES))
+    published = [
+        event("orders.placed" if n % 2 else "rooms.booked", n=n) for n in range(TOGETHER + 5)
+    ]
+
+    report = await bus.publish_many(published)
+
+    assert report.published == len(published)
+    assert effects.calls_of(everything.name) == [e.id for e in published]
+    assert effects.calls_of(orders.name) == [e.id for e in published if e.name == "orders.placed"]
+    assert effects.calls_of(picky.name) == [published[0].id]
+    assert len(set(effects.sessions[everything.name])) == 2, "at most TOGETHER a transaction"
+    assert await effects.count(everything.name) == len(published)
+
+
+async def test_in_process_publishing_reports_nothing_published_when_delivery_fails(
+    effects: Effects, fresh_db: Database
+) -> None:
+    handler = effects.handler(unique("away"), "#")
+    dispatcher = Dispatcher(fresh_db, FAST_RETRIES)
+    bus = InProcessBus()
+    bus.register([handler])
+    await bus.consume(dispatcher)
+
+    async def database_away(*_args: object) -> None:
+        raise ConnectionError("the database is away")
+
+    dispatcher.deliver_together = database_away  # type: ignore[method-assign]
+    report = await bus.publish_many([event("orders.placed", n=1)])
+
+    assert report.published == 0
+    assert isinstance(report.error, ConnectionError)

@@ -52,6 +52,10 @@ log = structlog.get_logger(__name__)
 EXCHANGE = "campus.events"
 QUEUE_PREFIX = "campus."
 ERROR_TEXT_LIMIT = 8000
+# Events one handler takes in one transaction on the in-process bus: in the embedded mode the
+# transaction holds this process's write turn, so a request waits at most about this many
+# handler runs (a few milliseconds each) for it.
+TOGETHER = 16
 
 SessionHook = Callable[[AsyncSession], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -146,6 +150,36 @@ class Dispatcher:
                         continue
                 DELIVERIES.labels(handler.name, outcome.value).inc()
                 return outcome
+
+    async def deliver_together(self, handler: EventHandler, events: Sequence[Event]) -> None:
+        """Several events to one handler in one transaction: their markers in one statement,
+        one commit. If the handler fails on any of them, nothing of the attempt is kept and each
+        event is delivered on its own (``deliver``: retries, then the dead letter), so that one
+        bad event neither holds back nor takes down the others."""
+        wanted = [event for event in events if handler.wants(event)]
+        if len(wanted) < len(events):
+            DELIVERIES.labels(handler.name, Outcome.IGNORED.value).inc(len(events) - len(wanted))
+        if len(wanted) < 2:
+            for event in wanted:
+                await self.deliver(handler, event)
+            return
+        try:
+            async with self.db.transaction() as session:
+                fresh = await _claim_many(session, handler.name, [e.id for e in wanted])
+                for event in wanted:
+                    if event.id in fresh:
+                        with structlog.contextvars.bound_contextvars(
+                            event_id=event.id, event_name=event.name, handler=handler.name
+                        ):
+                            await handler.func(session, event)
+        except Exception as exc:
+            log.info("event_batch_split", handler=handler.name, n=len(wanted), error=repr(exc))
+            for event in wanted:
+                await self.deliver(handler, event)
+            return
+        DELIVERIES.labels(handler.name, Outcome.HANDLED.value).inc(len(fresh))
+        if len(fresh) < len(wanted):
+            DELIVERIES.labels(handler.name, Outcome.DUPLICATE.value).inc(len(wanted) - len(fresh))
 
     async def run_once(
         self, handler: EventHandler, event: Event, *, also: SessionHook | None = None
@@ -250,6 +284,23 @@ async def _claim(session: AsyncSession, handler: str, event_id: str) -> bool:
     return True
 
 
+async def _claim_many(session: AsyncSession, handler: str, event_ids: list[str]) -> set[str]:
+    """``_claim`` for several events at once: the ids whose marker this call inserted."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        return {i for i in event_ids if await _claim(session, handler, i)}
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = clock.now()
+    rows = [{"handler": handler, "event_id": i, "processed_at": now} for i in event_ids]
+    statement = (
+        make(ProcessedEvent)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return set(await session.scalars(statement))
+
+
 async def _upsert_dead_letter(
     session: AsyncSession, handler: str, event: Event, error: str, attempts: int
 ) -> None:
@@ -350,11 +401,34 @@ class InProcessBus(Bus):
     """
 
     async def publish(self, event: Event) -> None:
-        dispatcher = self.dispatcher
-        if dispatcher is None:
-            raise BusNotConsuming("no consumer in this process: the event stays in the outbox")
+        dispatcher = self._consuming()
         for handler in self.handlers_for(event.name):
             await dispatcher.deliver(handler, event)
+
+    async def publish_many(self, events: Sequence[Event]) -> PublishReport:
+        """Each handler gets its share of the events in order, up to ``TOGETHER`` of them in
+        one transaction (a handler's transaction per event was most of the cost of a notice).
+        Handlers run one after another rather than event by event: like RabbitMQ's queue per
+        handler, nothing orders one handler's work against another's. An error (the database
+        is away) reports nothing published: the relay publishes the batch again, and what was
+        handled is a duplicate then."""
+        try:
+            dispatcher = self._consuming()
+            shares: dict[str, tuple[EventHandler, list[Event]]] = {}
+            for event in events:
+                for handler in self.handlers_for(event.name):
+                    shares.setdefault(handler.name, (handler, []))[1].append(event)
+            for handler, share in shares.values():
+                for start in range(0, len(share), TOGETHER):
+                    await dispatcher.deliver_together(handler, share[start : start + TOGETHER])
+        except Exception as exc:
+            return PublishReport(0, exc)
+        return PublishReport(len(events))
+
+    def _consuming(self) -> Dispatcher:
+        if self.dispatcher is None:
+            raise BusNotConsuming("no consumer in this process: the event stays in the outbox")
+        return self.dispatcher
 
 
 class RabbitBus(Bus):
