@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from campus.kernel import clock
+from campus.kernel.bus import Dispatcher
 from campus.kernel.events import Event
 from campus.kernel.runtime import Runtime
 from campus.platform.messaging.models import Notification
@@ -18,10 +19,11 @@ from tests.platform.messaging.conftest import (
     Campus,
     create_person,
     deliver,
+    handler,
     inbox,
     student_body,
 )
-from tests.platform.users.conftest import SignIn
+from tests.platform.users.conftest import SignIn, audit_entries, event_payloads
 
 
 async def notifications_from(db: Runtime, source_prefix: str) -> list[Notification]:
@@ -97,6 +99,44 @@ async def test_a_workflow_task_tells_its_assignees(
     [item] = [i for i in (await inbox(reader))["items"] if i["category"] == "workflow"]
     assert item["title"] == "待办：辅导员审批"
     assert item["link"] == "/hall/tasks"
+
+
+async def test_to_dos_handled_together_each_tell_their_assignee_once(
+    db: Runtime, admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
+) -> None:
+    """The embedded bus hands a handler many events in one transaction: each notice is made
+    (with its audit entry and event) once, and a second delivery of the lot makes none."""
+    person_id, reader = await newcomer(admin, campus, sign_in)
+    steps = ["辅导员审批", "学院审批", "学工部审批"]
+    events = [
+        Event(
+            name=workflow_events.TASK_ASSIGNED,
+            payload=workflow_events.TaskEvent(
+                instance_id=None,
+                process_key="leave",
+                step_id=f"s{n}",
+                step_name=step,
+                task_ids=[n],
+                assignee_ids=[person_id],
+            ).model_dump(),
+        )
+        for n, step in enumerate(steps)
+    ]
+    dispatcher = Dispatcher(db.db)
+    await dispatcher.deliver_together(handler("messaging.workflow_todo"), events)
+    await dispatcher.deliver_together(handler("messaging.workflow_todo"), events)
+
+    items = [i for i in (await inbox(reader))["items"] if i["category"] == "workflow"]
+    assert sorted(i["title"] for i in items) == sorted(f"待办：{s}" for s in steps)
+    made = await notifications_from(db, workflow_events.TASK_ASSIGNED)
+    mine = [n for n in made if n.source in {f"{e.name}:{e.id}" for e in events}]
+    assert len(mine) == 3
+    for notification in mine:
+        assert len(await audit_entries(db, "messaging.notify", notification.id)) == 1
+        sent = await event_payloads(
+            db, "messaging.notification.sent", notification_id=notification.id
+        )
+        assert len(sent) == 1
 
 
 async def test_a_to_do_pushed_by_another_module_tells_its_person_once(

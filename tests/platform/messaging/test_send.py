@@ -7,12 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from campus.kernel import clock
+from campus.kernel.errors import InvalidInput
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
+from campus.platform.messaging import actions
 from campus.platform.messaging.models import Notification, Recipient
+from campus.platform.messaging.schemas import NotificationIn, TemplateIn
 from tests.platform.messaging.conftest import (
     INBOX,
     SEND,
@@ -182,6 +186,38 @@ async def test_templates_fill_variables(
     item = (await reader.get(f"{INBOX}/{sent['id']}")).json()
     assert item["title"] == "考试安排：线性代数"
     assert "明天 9:00" in item["body"] and "B105" in item["body"]
+
+
+async def test_a_template_saved_mid_transaction_is_the_one_sent_next(
+    db: Runtime, demo: SeedContext
+) -> None:
+    """Templates are looked up once per transaction; saving one forgets what was looked up."""
+    body = TemplateIn(
+        code="test.once", name="一次", category="system", title="旧：{x}", variables=["x"]
+    )
+    someone = await person_id_of(db, demo, "staff")
+
+    def item(x: str) -> NotificationIn:
+        return NotificationIn(
+            category="system",
+            template="test.once",
+            variables={"x": x},
+            audience={"person_ids": [someone]},
+        )
+
+    async with db.db.transaction() as session:
+        with pytest.raises(InvalidInput):
+            await actions.check_notification(session, item("无"))
+        template = await actions.check_save_template(session, body, None)
+        await actions.do_save_template(session, template, body, None)
+        first = await actions.check_notification(session, item("一"))
+        changed = body.model_copy(update={"title": "新：{x}"})
+        await actions.do_save_template(session, template, changed, None)
+        second = await actions.check_notification(session, item("二"))
+        await actions.do_delete_template(session, template)
+        with pytest.raises(InvalidInput):
+            await actions.check_notification(session, item("三"))
+    assert (first.title, second.title) == ("旧：一", "新：二")
 
 
 # ---------------------------------------------------------------- refusals change nothing

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel import audit, clock
 from campus.kernel.clock import CHINA
 from campus.kernel.context import Principal
-from campus.kernel.db import insert_ignore
+from campus.kernel.db import insert_ignore, on_connection
 from campus.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from campus.kernel.events import emit
 from campus.kernel.i18n import _
@@ -55,6 +55,12 @@ from campus.platform.users import service as users
 
 # Recipient rows per INSERT: large lists go in several statements of one transaction.
 RECIPIENT_BATCH = 1000
+# Built once and run past the ORM (a notice per to-do makes sending hot); none of them depends
+# on anything pending in the session.
+_INSERT_NOTIFICATION = insert(Notification).returning(Notification.id)
+_INSERT_RECIPIENTS = insert(Recipient)
+_INSERT_DELIVERIES = insert(Delivery)
+_BY_SOURCE = select(Notification.id).where(Notification.source == bindparam("source"))
 # Up to this many recipients, the external sends are planned with the notification: one
 # transaction instead of two for every to-do notice, while a large audience's plan (a college,
 # the campus) does not hold the sender's transaction.
@@ -73,11 +79,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TEMPLATES = "campus.messaging.templates"
+
+
+async def _template(session: AsyncSession, code: str) -> Template | TemplateIn | None:
+    """The template of this code, looked up once per transaction (a handler's transaction
+    sends many notices of the same few templates)."""
+    known: dict[str, Template | TemplateIn | None] = session.info.setdefault(_TEMPLATES, {})
+    if code not in known:
+        known[code] = await queries.template_by_code(session, code)
+    return known[code]
+
+
 async def _filled(session: AsyncSession, item: NotificationIn) -> tuple[str, str]:
     """The title and body: the item's own, or its template's filled with its variables."""
     if not item.template:
         return item.title, item.body
-    template: Template | TemplateIn | None = await queries.template_by_code(session, item.template)
+    template = await _template(session, item.template)
     if template is None:
         template = BUILTIN_TEMPLATES.get(item.template)
     if template is None:
@@ -161,7 +179,7 @@ async def check_send(
 async def existing_by_source(session: AsyncSession, source: str | None) -> int | None:
     if not source:
         return None
-    return await session.scalar(select(Notification.id).where(Notification.source == source))
+    return (await on_connection(session, _BY_SOURCE, {"source": source})).scalar()
 
 
 def live_frame(notification: Notification) -> live.Frame:
@@ -198,18 +216,15 @@ async def do_notify(session: AsyncSession, runtime: Runtime, checked: CheckedNot
         created_at=clock.now(),
         expires_at=checked.expires_at,
     )
-    # One INSERT … RETURNING rather than the unit of work: a notice per to-do makes this hot.
     notification = Notification(**values)
-    inserted = await session.execute(
-        insert(Notification).values(**values).returning(Notification.id)
-    )
-    notification.id = inserted.scalar_one()
+    notification.id = (await on_connection(session, _INSERT_NOTIFICATION, values)).scalar_one()
     ids = resolved.person_ids
     for start in range(0, len(ids), RECIPIENT_BATCH):
-        await session.execute(
-            insert(Recipient),
+        await on_connection(
+            session,
+            _INSERT_RECIPIENTS,
             [
-                {"notification_id": notification.id, "person_id": pid}
+                {"notification_id": notification.id, "person_id": pid, "read_at": None}
                 for pid in ids[start : start + RECIPIENT_BATCH]
             ],
         )
@@ -424,6 +439,7 @@ async def do_save_template(
     template.updated_by = actor_id
     session.add(template)
     await session.flush()
+    session.info.pop(_TEMPLATES, None)
     audit.record(
         session,
         "messaging.template.save",
@@ -456,6 +472,7 @@ async def check_delete_template(session: AsyncSession, template_id: int) -> Temp
 async def do_delete_template(session: AsyncSession, template: Template) -> None:
     before = _template_state(template)
     await session.execute(delete(Template).where(Template.id == template.id))
+    session.info.pop(_TEMPLATES, None)
     audit.record(session, "messaging.template.delete", "template", template.id, before=before)
 
 
@@ -553,7 +570,7 @@ async def _plan_deliveries(
                 }
             )
     for start in range(0, len(rows), RECIPIENT_BATCH):
-        await session.execute(insert(Delivery), rows[start : start + RECIPIENT_BATCH])
+        await on_connection(session, _INSERT_DELIVERIES, rows[start : start + RECIPIENT_BATCH])
     return len(rows)
 
 

@@ -37,9 +37,14 @@ OUTCOME_WORDS = {
 
 
 async def _send(session: AsyncSession, item: NotificationIn) -> None:
-    """Notify, or log and drop a request that can never succeed (a retry would fail alike)."""
+    """Notify, or log and drop a request that can never succeed (a retry would fail alike).
+
+    Without autoflush: a handler's session holds nothing the notice reads (the audit entries
+    and events of the notices before it in the same transaction are written once, at commit,
+    instead of before each query)."""
     try:
-        await actions.notify(session, runtime_module.current(), item)
+        with session.no_autoflush:
+            await actions.notify(session, runtime_module.current(), item)
     except Problem as problem:
         log.warning(
             "messaging_notify_dropped", source=item.source, problem=str(problem.detail or "")

@@ -11,10 +11,11 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel import clock
+from campus.kernel.db import on_connection
 from campus.kernel.pagination import PageParams
 from campus.platform.messaging import audience as audiences
 from campus.platform.messaging.models import (
@@ -402,17 +403,24 @@ async def channel_choices(
 ) -> dict[int, set[str]]:
     """The external channels each person chose for the category (only those with a choice;
     of the given people, or of everyone who chose one for None)."""
-    stmt = select(ChannelPreference).where(ChannelPreference.category == category)
-    batches = (
-        [stmt]
-        if person_ids is None
-        else [stmt.where(ChannelPreference.person_id.in_(chunk)) for chunk in _chunks(person_ids)]
-    )
     found: dict[int, set[str]] = {}
-    for batch in batches:
-        for p in await session.scalars(batch):
+    if person_ids is None:
+        everyone = select(ChannelPreference).where(ChannelPreference.category == category)
+        for p in await session.scalars(everyone):
             found[p.person_id] = {c for c in CHANNELS if getattr(p, c)}
+        return found
+    for chunk in _chunks(person_ids):
+        params = {"category": category, "ids": chunk}
+        for row in await on_connection(session, _CHOICES_OF, params):
+            found[row.person_id] = {c for c in CHANNELS if getattr(row, c)}
     return found
+
+
+# Run for every notice sent (its external channels), so built once.
+_CHOICES_OF = select(ChannelPreference.__table__).where(
+    ChannelPreference.category == bindparam("category"),
+    ChannelPreference.person_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 async def quiet_hours_of(session: AsyncSession, person_ids: list[int]) -> dict[int, QuietHours]:
