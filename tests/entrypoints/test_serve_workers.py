@@ -82,7 +82,10 @@ def _until_answering(base: str, server: subprocess.Popen[bytes], log: Path) -> i
         if server.poll() is not None:
             pytest.fail(f"the server ended: {log.read_text()[-3000:]}")
         try:
-            status = httpx.get(base + "/readyz", timeout=2).status_code
+            # Connections queue while the processes start (slowly, two at once on two
+            # cores): wait for the answer rather than give up on it, or the server would
+            # count a probe this test did not.
+            status = httpx.get(base + "/readyz", timeout=httpx.Timeout(30, connect=2)).status_code
         except httpx.ConnectError:
             time.sleep(0.2)
             continue
