@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from campus.kernel.audit import AuditEntry
 from campus.kernel.runtime import Runtime
-from campus.platform.registry import etcd_store, handlers, store
+from campus.platform.registry import actions, etcd_store, handlers, store
 from campus.platform.registry.etcd_store import EtcdStore
 from tests.platform.messaging.sse import SseStream
 from tests.platform.registry.conftest import ETCD_URL, Owner, etcd_address, unique
@@ -176,3 +176,23 @@ async def test_a_process_ending_closes_its_etcd_clients(owner: Owner) -> None:
     await owner.register(service, instance_id="after")
     found = (await owner.discover(service)).json()["instances"]
     assert sorted(i["id"] for i in found) == ["after", "before"]
+
+
+async def test_a_deregistration_that_rolls_back_leaves_the_instance_registered(
+    owner: Owner, db: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = unique()
+    await owner.register(service, instance_id="stays", ttl_seconds=30)
+
+    async def database_fails(*_args: object) -> None:
+        raise RuntimeError("the audit entry could not be written")
+
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError):
+        patched.setattr(actions, "_removed", database_fails)
+        async with db.db.transaction() as session:
+            await actions.do_deregister(session, store.of(db), owner.name, "stays")
+    found = (await owner.discover(service)).json()["instances"]
+    assert [i["id"] for i in found] == ["stays"], "put back when its transaction rolled back"
+    assert (await owner.heartbeat("stays")).status_code == 200
+    assert (await owner.deregister("stays")).status_code == 204
+    assert (await owner.discover(service)).json()["instances"] == []

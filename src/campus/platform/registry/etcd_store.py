@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -262,6 +262,7 @@ class EtcdStore:
             owner = await etcd.get(id_key)
             if owner is None:
                 raise NotFound(_("实例“{id}”不存在或已下线，请重新注册", id=instance.id))
+            found = await etcd.get(self._instance_key(instance.service, instance.id))
             marker_lease = await etcd.lease(MARKER_TTL_SECONDS)
             ok, responses = await etcd.transaction(
                 compare=[etcd.transactions.mod(id_key) == owner.mod_revision],
@@ -281,7 +282,33 @@ class EtcdStore:
                 await self._revoke(marker_lease.id)
                 raise Conflict(_("该实例正在被同时注册或注销，请重试"))
             await self._revoke(owner.lease)
+        if found is not None:
+            after_rollback(session, self._restoring(instance, found.value))
         return _revision_of(responses[0])
+
+    def _restoring(self, instance: InstanceOut, value: bytes) -> Callable[[], Awaitable[None]]:
+        """Puts a removed instance back, on a fresh lease of its TTL, when the removal's
+        transaction (its audit entry and event) rolls back: etcd is not in that transaction.
+        Not if it registered again meanwhile."""
+
+        async def restore() -> None:
+            etcd, id_key = self.etcd, self._id_key(instance.id)
+            lease = await etcd.lease(instance.ttl_seconds)
+            ok, _responses = await etcd.transaction(
+                compare=[etcd.transactions.version(id_key) == 0],
+                success=[
+                    etcd.transactions.put(
+                        self._instance_key(instance.service, instance.id), value, lease=lease.id
+                    ),
+                    etcd.transactions.put(id_key, instance.service.encode(), lease=lease.id),
+                    etcd.transactions.delete(self._marker_key(instance.id)),
+                ],
+                failure=[],
+            )
+            if not ok:
+                await self._revoke(lease.id)
+
+        return restore
 
     async def set_health(
         self,
