@@ -17,6 +17,7 @@ from campus.platform.users.directory import OrgDirectory
 from campus.platform.users.models import AdminClass, Identity, OrgUnit, Person
 from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
 from campus.platform.users.schemas import (
+    STAFF_TYPES,
     ClassOut,
     ImportReport,
     OrgTreeNode,
@@ -154,6 +155,13 @@ async def search_people(
         limit=max(1, min(limit, 200)),
     )
     return [_ref(row.person, row.number) for row in rows]
+
+
+async def search_staff(session: AsyncSession, q: str, limit: int = 20) -> list[PersonRef]:
+    """Active teachers and staff whose name or number starts with ``q``: whom anyone signed in
+    may name as a supervisor or an approver, without reach into the students."""
+    staff = Person.person_type.in_(STAFF_TYPES) & (Person.status == "active")
+    return await search_people(session, q, limit, within=staff)
 
 
 def may_search_people(principal: Principal | None) -> bool:

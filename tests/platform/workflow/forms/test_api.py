@@ -17,7 +17,14 @@ from campus.kernel.errors import NotFound
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from campus.platform.users import service as users
-from campus.platform.workflow.forms import actions, queries, validate
+from campus.platform.workflow.forms import actions, queries, routes, validate
+from tests.platform.users.conftest import (  # noqa: F401 (the campus fixture)
+    Campus,
+    campus,
+    create_person,
+    staff_body,
+    student_body,
+)
 from tests.platform.workflow.forms.conftest import LEAVE, field_list, version_of
 
 API = "/api/v1/workflow/forms"
@@ -240,9 +247,25 @@ async def test_pickers(
         p.person_type
         for p in (await users.get_people(session, [p["id"] for p in for_student])).values()
     }
-    assert types <= {"faculty", "staff"}
+    assert for_student and types <= {"faculty", "staff"}
     assert set(for_admin[0]) == {"id", "name", "number"}
     assert (await student.get(f"{API}/pickers/people", params={"q": ""})).status_code == 422
+
+
+async def test_a_student_finds_the_teacher_behind_many_students_of_the_same_name(
+    admin: httpx.AsyncClient,
+    student: httpx.AsyncClient,
+    campus: Campus,  # noqa: F811 (the fixture)
+) -> None:
+    # Student numbers (S…) sort before the teacher's (T…), and there are more of them than
+    # the picker shows.
+    for _ in range(12):
+        await create_person(admin, student_body(campus, name="冼同学"))
+    teacher = await create_person(admin, staff_body(campus, name="冼老师"))
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(routes, "PICKER_LIMIT", 2)
+        found = (await student.get(f"{API}/pickers/people", params={"q": "冼"})).json()
+    assert [p["id"] for p in found] == [teacher["id"]]
 
 
 async def test_ensure_form_creates_once(session: AsyncSession) -> None:

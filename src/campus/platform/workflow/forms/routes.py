@@ -18,7 +18,6 @@ from campus.kernel.deps import ReadSessionDep, SessionDep
 from campus.kernel.i18n import _
 from campus.platform.access.service import denied, require, signed_in
 from campus.platform.users import service as users
-from campus.platform.users.schemas import STAFF_TYPES
 from campus.platform.workflow.forms import actions, checks, queries, validate
 from campus.platform.workflow.forms.permissions import FORM_MANAGE, FORM_READ
 from campus.platform.workflow.forms.schemas import (
@@ -254,9 +253,8 @@ async def pick_people(
     if users.may_search_people(principal):
         found = await users.search_people_for(session, principal, q, PICKER_LIMIT)
     else:
-        candidates = await users.search_people(session, q, PICKER_LIMIT * 5)
-        found = [p for p in candidates if p.person_type in STAFF_TYPES and p.status == "active"]
-    return [PickerPerson(id=p.id, name=p.name, number=p.number) for p in found[:PICKER_LIMIT]]
+        found = await users.search_staff(session, q, PICKER_LIMIT)
+    return [PickerPerson(id=p.id, name=p.name, number=p.number) for p in found]
 
 
 @router.get(
