@@ -43,5 +43,8 @@ MODULE = Module(
     jobs=(handlers.EXPIRE_SESSIONS, cas_handlers.PURGE, *oidc.JOBS),
     seed=seed,
     seed_order=30,
-    extra={"principal_loader": load_principal, "csrf_exempt": oidc.CSRF_EXEMPT},
+    extra={
+        "principal_loader": load_principal,
+        "csrf_exempt": (*oidc.CSRF_EXEMPT, *cas_routes.CSRF_EXEMPT),
+    },
 )

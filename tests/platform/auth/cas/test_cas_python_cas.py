@@ -1,6 +1,6 @@
 """python-cas, a CAS client written by others, against live Campus servers: CAS 3 with
-attributes, CAS 2 and CAS 1 validation, the proxy flow, single-use tickets under concurrency
-across two server processes, and single logout after /cas/logout."""
+attributes, CAS 2 and CAS 1 validation, SAML 1.1 validation, the proxy flow, single-use tickets
+under concurrency across two server processes, and single logout after /cas/logout."""
 
 from __future__ import annotations
 
@@ -79,6 +79,20 @@ def test_cas3_client_refuses_a_ticket_for_another_service(live: Live, app_url: s
     assert client.verify_ticket(ticket) == (None, {}, None)
     right = CASClient(version=3, service_url=app_url, server_url=f"{live.urls[0]}/cas/")
     assert right.verify_ticket(ticket)[0] is None, "INVALID_SERVICE spent the ticket"
+
+
+def test_saml_client_validates_and_receives_attributes(live: Live, app_url: str) -> None:
+    browser = live.signed_in("student")
+    ticket = ticket_from(browser, live.urls[0], app_url)
+    client = CASClient(
+        version="CAS_2_SAML_1_0", service_url=app_url, server_url=f"{live.urls[1]}/cas/"
+    )
+    user, attributes, _none = client.verify_ticket(ticket)
+    student = live.login("student")
+    assert user == student["login"]
+    assert attributes["name"] == student["name"]
+    assert attributes["person_type"] == "undergraduate"
+    assert client.verify_ticket(ticket)[0] is None, "a ticket validates once"
 
 
 class ProxyValidatingClient(CASClientV2):

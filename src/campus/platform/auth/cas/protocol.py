@@ -1,8 +1,9 @@
 """The CAS wire formats: the ``cas:serviceResponse`` document of CAS 2.0/3.0 (XML, or JSON when
-``format=JSON``), the CAS 1.0 text answer and the SAML ``LogoutRequest`` of single logout.
+``format=JSON``), the CAS 1.0 text answer, the SAML 1.1 request and response of
+``/samlValidate`` and the SAML ``LogoutRequest`` of single logout.
 
-Follows the CAS Protocol 3.0 specification (Apereo, version 3.0.3), Appendix A (schema) and
-Appendix C (logout document).
+Follows the CAS Protocol 3.0 specification (Apereo, version 3.0.3): section 4 and Appendix A
+(schema), Appendix C (logout document).
 """
 
 from __future__ import annotations
@@ -10,17 +11,28 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from lxml import etree
 from starlette.responses import Response
 
 CAS_NAMESPACE = "http://www.yale.edu/tp/cas"
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
+SOAP_MEDIA_TYPE = "text/xml; charset=utf-8"
+SOAP_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
+SAML1_PROTOCOL = "urn:oasis:names:tc:SAML:1.0:protocol"
+SAML1_ASSERTION = "urn:oasis:names:tc:SAML:1.0:assertion"
+# The namespace CAS servers give the attributes of a SAML 1.1 answer.
+SAML1_ATTRIBUTE_NAMESPACE = "http://www.ja-sig.org/products/cas/"
+# How long a SAML 1.1 assertion may be relied on after it is issued (its Conditions).
+SAML1_ASSERTION_SECONDS = 30
+# A SAML request is a few hundred bytes; anything much larger is not one.
+SAML1_REQUEST_MAX_BYTES = 16384
 # Validation answers are about one ticket: never cached by anyone in between.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -170,3 +182,103 @@ def logout_request(session_index: str, issued_at: datetime) -> str:
         f"<samlp:SessionIndex>{escape(session_index)}</samlp:SessionIndex>"
         "</samlp:LogoutRequest>"
     )
+
+
+# ---------------------------------------------------------------- SAML 1.1 (/samlValidate)
+
+
+@dataclass(frozen=True)
+class SamlRequest:
+    ticket: str
+    request_id: str | None
+
+
+def saml_request(body: bytes) -> SamlRequest | None:
+    """The ticket of a ``/samlValidate`` request: the ``samlp:AssertionArtifact`` of the
+    ``samlp:Request`` in the SOAP body; None when the body is not such a document. Entities
+    are not resolved and nothing is fetched (the body comes from anyone)."""
+    if not body or len(body) > SAML1_REQUEST_MAX_BYTES:
+        return None
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False
+    )
+    try:
+        root = etree.fromstring(body, parser)
+    except etree.XMLSyntaxError:
+        return None
+    request = root.find(f".//{{{SAML1_PROTOCOL}}}Request")
+    artifact = (
+        request.find(f"{{{SAML1_PROTOCOL}}}AssertionArtifact") if request is not None else None
+    )
+    ticket = (artifact.text or "").strip() if artifact is not None else ""
+    if request is None or not ticket:
+        return None
+    return SamlRequest(ticket=ticket, request_id=request.get("RequestID"))
+
+
+def _saml_id() -> str:
+    return "_" + secrets.token_hex(16)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _saml_subject(user: str) -> str:
+    return (
+        f"<Subject><NameIdentifier>{escape(user)}</NameIdentifier><SubjectConfirmation>"
+        "<ConfirmationMethod>urn:oasis:names:tc:SAML:1.0:cm:artifact</ConfirmationMethod>"
+        "</SubjectConfirmation></Subject>"
+    )
+
+
+def _saml_assertion(result: Success, target: str, issuer: str, now: datetime) -> str:
+    attributes = "".join(
+        f"<Attribute AttributeName={quoteattr(name)} "
+        f"AttributeNamespace={quoteattr(SAML1_ATTRIBUTE_NAMESPACE)}>"
+        + "".join(f"<AttributeValue>{escape(value)}</AttributeValue>" for value in values)
+        + "</Attribute>"
+        for name, values in (result.attributes or {}).items()
+    )
+    authenticated = (result.attributes or {}).get("authenticationDate", [_instant(now)])[0]
+    subject = _saml_subject(result.user)
+    until = _instant(now + timedelta(seconds=SAML1_ASSERTION_SECONDS))
+    return (
+        f'<Assertion xmlns="{SAML1_ASSERTION}" AssertionID="{_saml_id()}" '
+        f'IssueInstant="{_instant(now)}" Issuer={quoteattr(issuer)} MajorVersion="1" '
+        'MinorVersion="1">'
+        f'<Conditions NotBefore="{_instant(now)}" NotOnOrAfter="{until}">'
+        f"<AudienceRestrictionCondition><Audience>{escape(target)}</Audience>"
+        "</AudienceRestrictionCondition></Conditions>"
+        f"<AttributeStatement>{subject}{attributes}</AttributeStatement>"
+        f"<AuthenticationStatement AuthenticationInstant={quoteattr(authenticated)} "
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">'
+        f"{subject}</AuthenticationStatement></Assertion>"
+    )
+
+
+def saml_response(
+    result: Success | Failure, target: str, issuer: str, request_id: str | None, now: datetime
+) -> Response:
+    """The SOAP envelope of a SAML 1.1 ``Response``: ``samlp:Success`` with the assertion,
+    ``samlp:Requester`` for a request that is not one, ``samlp:Responder`` for a ticket
+    that does not validate (its message says why)."""
+    if isinstance(result, Failure):
+        status = "samlp:Requester" if result.code is Code.INVALID_REQUEST else "samlp:Responder"
+        body = (
+            f'<Status><StatusCode Value="{status}"/>'
+            f"<StatusMessage>{escape(result.description)}</StatusMessage></Status>"
+        )
+    else:
+        body = '<Status><StatusCode Value="samlp:Success"/></Status>' + _saml_assertion(
+            result, target, issuer, now
+        )
+    in_response = f" InResponseTo={quoteattr(request_id)}" if request_id else ""
+    document = (
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_NAMESPACE}"><SOAP-ENV:Header/><SOAP-ENV:Body>'
+        f'<Response xmlns="{SAML1_PROTOCOL}" xmlns:samlp="{SAML1_PROTOCOL}" '
+        f'IssueInstant="{_instant(now)}" MajorVersion="1" MinorVersion="1" '
+        f'Recipient={quoteattr(target)} ResponseID="{_saml_id()}"{in_response}>'
+        f"{body}</Response></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
+    )
+    return Response(document, media_type=SOAP_MEDIA_TYPE, headers=NO_STORE)

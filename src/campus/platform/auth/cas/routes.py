@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
+from campus.kernel import clock
 from campus.kernel.deps import ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
@@ -30,6 +31,9 @@ from campus.platform.auth.cas.schemas import (
 from campus.platform.auth.permissions import CAS_MANAGE, CAS_READ
 
 router = APIRouter(tags=["auth-cas"])
+SAML_VALIDATE = "/cas/samlValidate"
+# A back end posts its SOAP request without a browser's CSRF token; the ticket authenticates it.
+CSRF_EXEMPT = (SAML_VALIDATE,)
 
 
 def flag(value: str | None) -> bool:
@@ -147,6 +151,39 @@ async def p3_proxy_validate(request: Request, rt: RuntimeDep) -> Response:
     return await _validation_response(
         request, rt, "p3/proxyValidate", proxies=True, with_attributes=True
     )
+
+
+@router.post(
+    SAML_VALIDATE,
+    dependencies=[public()],
+    summary="CAS 3.0 SAML 1.1 服务票据校验（含属性）",
+    response_class=Response,
+)
+async def saml_validate(request: Request, rt: RuntimeDep) -> Response:
+    """``POST /cas/samlValidate?TARGET=<service>`` with the ticket in a SOAP ``samlp:Request``
+    (the Java client's ``Saml11TicketValidator``, python-cas's ``CASClientWithSAMLV1``)."""
+    target = request.query_params.get("TARGET") or ""
+    parsed = protocol.saml_request(await request.body())
+    issuer = request.url.hostname or "campus"
+    request_id = parsed.request_id if parsed is not None else None
+    if not target or parsed is None:
+        failure = Failure(
+            Code.INVALID_REQUEST,
+            str(_("必须提供 TARGET 参数，并在 SAML 请求中给出 AssertionArtifact（票据）")),
+        )
+        async with rt.db.transaction() as session:
+            actions.audit_failure(session, "samlValidate", "", target, failure)
+        return protocol.saml_response(failure, target, issuer, request_id, clock.now())
+    check = actions.ValidationRequest(
+        endpoint="samlValidate",
+        ticket=parsed.ticket,
+        service_url=target,
+        renew=flag(request.query_params.get("renew")),
+        accept_proxy_tickets=False,
+    )
+    result = await actions.validate(rt.db, check)
+    answer = result if isinstance(result, Failure) else await _success(rt, result, None, True)
+    return protocol.saml_response(answer, target, issuer, request_id, clock.now())
 
 
 @router.get("/cas/proxy", dependencies=[public()], summary="用代理授权票据（PGT）换取代理票据")
