@@ -12,6 +12,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.kernel import context
 from campus.kernel.context import Principal
 from campus.kernel.deps import LateSessionDep, ReadSessionDep, RuntimeDep, SessionDep
 from campus.kernel.errors import Problem
@@ -21,6 +22,7 @@ from campus.kernel.templating import flash, render
 from campus.platform.access.service import public, require, signed_in
 from campus.platform.auth import actions, channels, queries, routes, service, sessions
 from campus.platform.auth.actions import LoginOutcome
+from campus.platform.auth.oidc import frontchannel
 from campus.platform.auth.permissions import (
     ACCOUNT_READ,
     ACCOUNT_UNLOCK,
@@ -171,9 +173,19 @@ async def _signed_in_redirect(
 @router.post("/logout", dependencies=[public()])
 async def logout_submit(request: Request, session: SessionDep, rt: RuntimeDep) -> Response:
     token = request.cookies.get(sessions.SESSION_COOKIE)
+    principal = context.current().principal
+    frames = (
+        await frontchannel.logout_frames(session, rt.settings.secret_key, principal.session_id)
+        if principal is not None and principal.session_id
+        else []
+    )
     if token:
         await actions.do_logout(session, rt.cache, token)
-    response = RedirectResponse("/login", status_code=303)
+    response: Response = (
+        frontchannel.frames_page(request, frames, "/login")
+        if frames
+        else RedirectResponse("/login", status_code=303)
+    )
     sessions.clear_cookie(response, secure=_secure(rt))
     return response
 

@@ -1,7 +1,9 @@
 """CAS single sign-on in a real browser (Debian's Chromium through Playwright): a person opens
 the library, signs in once on the Campus login page, then opens the OA system and gets in
 without typing the password again; signing out through /cas/logout returns to the library and
-both applications receive their back-channel logout request.
+both applications receive their back-channel logout request. A single-page application signed
+in over OpenID Connect is signed out by the browser itself: the logout page frames its
+front-channel logout URI.
 
 The two applications are the local receiver (tests/platform/auth/cas/conftest.py), registered
 through the administration API of live Campus servers; their tickets are validated with
@@ -11,11 +13,15 @@ python-cas, as the applications' own back ends would.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import secrets
 import time
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 from cas import CASClient, SingleLogoutMixin
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -101,3 +107,61 @@ def test_sign_in_once_and_reach_two_applications(
     assert not pending, f"no logout request for {pending}:\n{live.log_tail()}"
     page.goto(f"{live.urls[0]}/cas/login?service={oa}")
     assert urlsplit(page.url).path == "/login", "the SSO session is over"
+
+
+def test_signing_out_frames_a_single_page_apps_front_channel_logout(
+    page: Page, live: Live, receiver: Receiver
+) -> None:
+    callback, front = receiver.url("/spa/callback"), receiver.url("/spa/signed-out")
+    admin = live.signed_in("admin")
+    made = admin.post(
+        f"{live.urls[0]}/api/v1/auth/oidc/clients",
+        json={
+            "name": f"单页应用 {receiver.base_url}",
+            "client_type": "public",
+            "first_party": True,
+            "redirect_uris": [callback],
+            "frontchannel_logout_uri": front,
+        },
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    client_id = made.json()["client_id"]
+    student = live.login("student")
+    page.goto("/login")
+    page.get_by_label("账号").fill(student["login"])
+    page.get_by_label("密码").fill(student["password"])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/")
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": callback,
+        "scope": "openid",
+        "state": "s",
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    page.goto(f"/oauth/authorize?{urlencode(query)}")
+    page.wait_for_url(f"{callback}?*")
+    code = parse_qs(urlsplit(page.url).query)["code"][0]
+    tokens = requests.post(
+        f"{live.urls[0]}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": callback,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=30,
+    )
+    assert tokens.status_code == 200, tokens.text
+
+    page.goto("/cas/logout")
+    page.wait_for_url("**/login")  # after the frames had their moment
+    framed = [r for r in receiver.gets() if r.path == "/spa/signed-out"]
+    assert len(framed) == 1, f"{receiver.gets()}\n{live.log_tail()}"
+    assert framed[0].query["iss"] and framed[0].query["sid"]

@@ -33,6 +33,7 @@ from campus.platform.auth import service as auth
 from campus.platform.auth.cas import actions, attributes, queries, urls
 from campus.platform.auth.cas.routes import flag
 from campus.platform.auth.cas.schemas import Attribute, CasServiceIn, CasServicePatch
+from campus.platform.auth.oidc import frontchannel
 from campus.platform.auth.permissions import CAS_MANAGE, CAS_READ
 
 router = APIRouter(tags=["auth-cas-pages"])
@@ -193,7 +194,9 @@ async def cas_logout(request: Request, session: SessionDep, rt: RuntimeDep) -> R
     """End the SSO session (single logout follows through its event), then go back to the
     service if it is registered. ``url`` is the CAS 2.0 name of ``service``."""
     live = await auth.current_session(request)
+    frames: list[str] = []
     if live is not None:
+        frames = await frontchannel.logout_frames(session, rt.settings.secret_key, live.sid)
         await auth.end_session(session, rt.cache, live.sid, "logout")
         audit.record(
             session, "auth.cas.logout", "person", live.person_id, after={"session_id": live.sid}
@@ -202,7 +205,11 @@ async def cas_logout(request: Request, session: SessionDep, rt: RuntimeDep) -> R
     response: Response | None = None
     if target:
         if await queries.service_for_url(session, target) is not None:
-            response = _to_service(request, target)
+            response = (
+                frontchannel.frames_page(request, frames, target)
+                if frames
+                else _to_service(request, target)
+            )
         else:
             audit.record(
                 session,
@@ -211,6 +218,8 @@ async def cas_logout(request: Request, session: SessionDep, rt: RuntimeDep) -> R
                 None,
                 after={"service": target[: actions.AUDIT_TEXT_LIMIT], "where": "logout"},
             )
+    if response is None and frames:
+        response = frontchannel.frames_page(request, frames, "/login")
     if response is None:
         response = _message(
             request,

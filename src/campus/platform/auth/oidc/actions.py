@@ -95,12 +95,13 @@ def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
     values["post_logout_redirect_uris"] = _check_uris(
         "post_logout_redirect_uris", values["post_logout_redirect_uris"], native_app=native
     )
-    backchannel = (values.get("backchannel_logout_uri") or "").strip() or None
-    if backchannel is not None:
-        problem = uri_problem(backchannel)
-        if problem is not None:
-            raise InvalidInput.on("backchannel_logout_uri", problem)
-    values["backchannel_logout_uri"] = backchannel
+    for field in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        uri = (values.get(field) or "").strip() or None
+        if uri is not None:
+            problem = uri_problem(uri)
+            if problem is not None:
+                raise InvalidInput.on(field, problem)
+        values[field] = uri
     values["allowed_scopes"] = list(dict.fromkeys(values["allowed_scopes"]))
     values["grant_types"] = list(dict.fromkeys(values["grant_types"]))
     _check_settings(values)
@@ -118,6 +119,7 @@ def _snapshot(client: Client) -> dict[str, Any]:
         "allowed_scopes": list(client.allowed_scopes),
         "grant_types": list(client.grant_types),
         "backchannel_logout_uri": client.backchannel_logout_uri,
+        "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "active": client.active,
     }
 

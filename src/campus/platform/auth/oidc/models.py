@@ -49,6 +49,8 @@ class Client(Base):
     allowed_scopes: Mapped[list[str]] = mapped_column(JSON)
     grant_types: Mapped[list[str]] = mapped_column(JSON)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Loaded in a hidden frame of the page that signs the person out (with iss and sid).
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(500), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -23,7 +23,7 @@ from campus.kernel.i18n import LazyText, _
 from campus.kernel.templating import flash, render
 from campus.platform.access.service import public, require
 from campus.platform.auth import service as auth
-from campus.platform.auth.oidc import actions, authorize, grants, keys, queries
+from campus.platform.auth.oidc import actions, authorize, frontchannel, grants, keys, queries
 from campus.platform.auth.oidc.authorize import AuthorizationRequest, UntrustedRequest
 from campus.platform.auth.oidc.claims import SCOPES, SUPPORTED_SCOPES
 from campus.platform.auth.oidc.models import Client
@@ -262,10 +262,19 @@ def _logout_refused(request: Request, session: AsyncSession, exc: LogoutRefused)
     return render(request, "auth/oidc/error.html", 400, reason=exc.reason, error="invalid_request")
 
 
-def _after_logout(request: Request, logout: LogoutRequest) -> Response:
+def _after_logout(
+    request: Request, logout: LogoutRequest, frames: list[str] | None = None
+) -> Response:
+    """Where a logout ends: the client's post-logout URI, else our "signed out" page; by way of
+    the clients' front-channel logout frames when there are any."""
     if logout.redirect_uri:
+        if frames:
+            return frontchannel.frames_page(request, frames, logout.redirect_uri)
         return _to_client(request, logout.redirect_uri)
-    return render(request, "auth/oidc/logged_out.html", client=logout.client)
+    response = render(request, "auth/oidc/logged_out.html", client=logout.client, frames=frames)
+    if frames:
+        response.headers["content-security-policy"] = frontchannel.frame_policy(frames)
+    return response
 
 
 async def _end_current_session(
@@ -276,8 +285,9 @@ async def _end_current_session(
     logout: LogoutRequest,
 ) -> Response:
     assert principal.session_id is not None
+    frames = await frontchannel.logout_frames(session, rt.settings.secret_key, principal.session_id)
     await auth.end_session(session, rt.cache, principal.session_id, "logout")
-    response = _after_logout(request, logout)
+    response = _after_logout(request, logout, frames)
     auth.clear_session_cookie(response, rt.settings)
     return response
 
@@ -329,6 +339,7 @@ _EMPTY_FORM: dict[str, Any] = {
     "allowed_scopes": ["openid", "profile"],
     "grant_types": ["authorization_code", "refresh_token"],
     "backchannel_logout_uri": "",
+    "frontchannel_logout_uri": "",
     "active": True,
 }
 
@@ -349,6 +360,7 @@ def _submitted(form: Any) -> dict[str, Any]:
         "allowed_scopes": [str(s) for s in form.getlist("allowed_scopes")],
         "grant_types": [str(g) for g in form.getlist("grant_types")],
         "backchannel_logout_uri": str(form.get("backchannel_logout_uri") or "").strip() or None,
+        "frontchannel_logout_uri": str(form.get("frontchannel_logout_uri") or "").strip() or None,
         "active": form.get("active") == "on",
     }
 
@@ -432,6 +444,7 @@ async def client_page(
     client = await _client_out(session, client_id)
     values = client.model_dump()
     values["backchannel_logout_uri"] = client.backchannel_logout_uri or ""
+    values["frontchannel_logout_uri"] = client.frontchannel_logout_uri or ""
     return _form_page(request, values, client=client)
 
 

@@ -102,7 +102,8 @@ def discovery_document(provider: Provider) -> dict[str, Any]:
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
-        "frontchannel_logout_supported": False,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
         "ui_locales_supported": ["zh-CN", "en"],
     }
 

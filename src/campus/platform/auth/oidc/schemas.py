@@ -34,6 +34,7 @@ class ClientCreate(_Input):
     allowed_scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"])
     grant_types: list[GrantType] = Field(default_factory=_default_grant_types)
     backchannel_logout_uri: str | None = Field(None, max_length=500)
+    frontchannel_logout_uri: str | None = Field(None, max_length=500)
 
 
 class ClientUpdate(_Input):
@@ -47,6 +48,7 @@ class ClientUpdate(_Input):
     allowed_scopes: list[str] | None = None
     grant_types: list[GrantType] | None = None
     backchannel_logout_uri: str | None = Field(None, max_length=500)
+    frontchannel_logout_uri: str | None = Field(None, max_length=500)
     active: bool | None = None
 
 
@@ -64,6 +66,7 @@ class ClientOut(BaseModel):
     allowed_scopes: list[str]
     grant_types: list[GrantType]
     backchannel_logout_uri: str | None
+    frontchannel_logout_uri: str | None
     active: bool
     created_at: datetime
     updated_at: datetime

@@ -1,0 +1,28 @@
+"""oidc front-channel logout
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-02 10:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("auth_oidc_client", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("frontchannel_logout_uri", sa.String(length=500), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("auth_oidc_client", schema=None) as batch_op:
+        batch_op.drop_column("frontchannel_logout_uri")
