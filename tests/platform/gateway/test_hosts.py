@@ -40,7 +40,9 @@ async def test_a_route_answers_at_the_root_of_its_host(
     answer = await at_host.get("/books/42", params={"full": "1"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["path"] == "/42" and answer.json()["query"] == "full=1"
-    assert (await at_host.get(f"/gw/{service}/books/42")).status_code == 200
+    assert answer.json()["headers"]["x-forwarded-prefix"] == "/books", "no /gw/ in front here"
+    through_gw = await at_host.get(f"/gw/{service}/books/42")
+    assert through_gw.json()["headers"]["x-forwarded-prefix"] == f"/gw/{service}/books"
 
     other_host = await caller.get(f"/gw/{service}/books/42")  # Host: testserver
     assert other_host.status_code == 404

@@ -53,6 +53,7 @@ async def test_a_request_reaches_the_upstream_with_its_path_query_body_and_forwa
     assert headers["x-request-id"] == "req-42"
     assert headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
     assert headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-prefix"] == f"/gw/{service['name']}/books"
     assert headers["cookie"] == "theirs=1"  # Campus's own cookies stay at the gateway
     for hop in ("keep-alive", "x-secret-hop", "x-consumer-username"):
         assert hop not in headers
@@ -60,6 +61,7 @@ async def test_a_request_reaches_the_upstream_with_its_path_query_body_and_forwa
     assert response.headers["x-request-id"] == "req-42"
     kept = await caller.get(f"/gw/{service['name']}/raw/file.txt")
     assert kept.json()["path"] == "/base/raw/file.txt"
+    assert kept.json()["headers"]["x-forwarded-prefix"] == f"/gw/{service['name']}"
 
 
 async def test_an_answer_through_the_gateway_carries_no_cookie_of_the_site(

@@ -17,6 +17,8 @@ from campus.platform.gateway import snapshot
 log = structlog.get_logger(__name__)
 
 PREFIX = "/gw/"  # the gateway's own path: /gw/<service>/<path>
+# Set in the scope of a request a host rule rewrote: its caller saw no /gw/<service> in front.
+HOST_ROUTED = "campus.gateway.host_routed"
 RECHECK_SECONDS = 1.0
 # Probes must not depend on the cache or the database; they are never a host rule's.
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -65,4 +67,5 @@ class HostRouting:
             **scope,
             "path": base + path,
             "raw_path": base.encode() + (raw if path else b""),
+            HOST_ROUTED: True,
         }

@@ -420,11 +420,23 @@ def _upstream_headers(call: Call) -> list[tuple[str, str]]:
     out.append(("x-forwarded-for", f"{earlier}, {client_ip}" if earlier else client_ip))
     out.append(("x-forwarded-proto", request.url.scheme))
     out.append(("x-forwarded-host", request.headers.get("host", "")))
-    out.append(("x-forwarded-prefix", f"{PREFIX}{call.service.name}"))
+    prefix = _forwarded_prefix(call)
+    if prefix:
+        out.append(("x-forwarded-prefix", prefix))
     out.append(("x-request-id", context.current().request_id))
     if call.consumer:
         out.append(("x-consumer-username", call.consumer))
     return out
+
+
+def _forwarded_prefix(call: Call) -> str:
+    """What the caller's path has in front of the path the upstream sees: ``/gw/<service>``
+    (nothing at a host rule's root), then the route's prefix when it is stripped. An upstream
+    puts it before the links it writes."""
+    seen = "" if call.request.scope.get(hosts.HOST_ROUTED) else f"{PREFIX}{call.service.name}"
+    if call.route.strip_prefix and call.route.path_prefix != "/":
+        seen += call.route.path_prefix
+    return seen
 
 
 def _gateway_credential(call: Call, authorization: str) -> bool:
