@@ -8,6 +8,9 @@ loaded so that a student waits tens of seconds at one rate and none at the other
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from datetime import timedelta
 
 import httpx
@@ -17,6 +20,7 @@ from campus.domains.academic.selection import queue
 from campus.domains.academic.selection.models import Round
 from campus.kernel import clock
 from campus.kernel.audit import AuditEntry
+from campus.kernel.cache import MemoryCache
 from campus.kernel.context import Principal
 from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
@@ -205,3 +209,27 @@ async def test_a_queue_switched_off_and_on_again_starts_afresh(
     assert (await set_rate(registrar, world, 1)).status_code == 200
     client, _ = await student()
     assert (await enter(client, world))["admitted"] is True
+
+
+class InterleavingCache(MemoryCache):
+    """The in-process cache with a pause after every read, as a shared cache has between two
+    calls: two coroutines' read-modify-writes interleave as two processes' would."""
+
+    async def get(self, key: str) -> bytes | None:
+        value = await super().get(key)
+        await asyncio.sleep(0.005)
+        return value
+
+
+async def test_two_rate_changes_at_once_both_move_the_line() -> None:
+    cache = InterleavingCache()
+    round_id = 7
+    far = time.time() + 100.0
+    await cache.set(queue.line_key(round_id), f"{far:.6f}".encode())
+    await asyncio.gather(
+        queue.retime(cache, round_id, 10, 20), queue.retime(cache, round_id, 30, 15)
+    )
+    changes = json.loads(await cache.get(queue.retimes_key(round_id)) or b"[]")
+    assert sorted(factor for _at, factor in changes) == [0.5, 2.0], "neither change was lost"
+    moved = float(await cache.get(queue.line_key(round_id)) or 0)
+    assert abs((moved - time.time()) - (far - time.time())) < 1.0, "×0.5 then ×2: as before"

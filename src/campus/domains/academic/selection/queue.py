@@ -19,6 +19,7 @@ entered. The registrar's dashboard reads the line's state (``live``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -32,7 +33,7 @@ from starlette.responses import Response
 
 from campus.domains.academic.selection.models import Round
 from campus.domains.academic.selection.schemas import QueueLive, QueueOut
-from campus.kernel.cache import Cache
+from campus.kernel.cache import Cache, lock
 from campus.kernel.context import Principal
 from campus.kernel.errors import Forbidden, TooManyRequests
 from campus.kernel.i18n import _
@@ -47,6 +48,7 @@ ENTRIES_PER_PERSON = 20
 # the door without waiting, however closely together they come.
 ADMIT_WITHIN_SECONDS = 1.0
 ROUND_MARK_SECONDS = 24 * 3600.0  # the line's and the counters' life in the cache
+RETIME_WAIT_SECONDS = 5.0  # the longest a rate change waits for another to finish moving the line
 COOKIE = "campus_sel_admit"
 HEADER = "Admission-Token"
 PAGE = "/academic/selection/queue"
@@ -194,13 +196,24 @@ async def retime(cache: Cache, round_id: int, old_rate: int | None, new_rate: in
 
     Not one atomic step with the line: a student taking a turn at the very moment of the
     change may share a slot with the next one (one admission a little early), and nobody
-    loses their place."""
+    loses their place. Two changes at once (two registrars, two processes) take turns, so
+    neither's entry in the round's rate changes is lost."""
     if not new_rate:
         await cache.delete(line_key(round_id))
         return
     if not old_rate or old_rate == new_rate:
         return
-    now, factor = time.time(), old_rate / new_rate
+    deadline = time.monotonic() + RETIME_WAIT_SECONDS
+    while True:
+        async with lock(cache, retimes_key(round_id), ttl=RETIME_WAIT_SECONDS) as ours:
+            if ours or time.monotonic() > deadline:  # past the wait: the holder died
+                await _move_line(cache, round_id, old_rate / new_rate)
+                return
+        await asyncio.sleep(0.01)
+
+
+async def _move_line(cache: Cache, round_id: int, factor: float) -> None:
+    now = time.time()
     changes = await _retimes(cache, round_id)
     mark = await cache.get(line_key(round_id))
     if mark is not None and float(mark) > now:
