@@ -182,7 +182,11 @@ async def saml_validate(request: Request, rt: RuntimeDep) -> Response:
         accept_proxy_tickets=False,
     )
     result = await actions.validate(rt.db, check)
-    answer = result if isinstance(result, Failure) else await _success(rt, result, None, True)
+    answer = (
+        result
+        if isinstance(result, Failure)
+        else await _success(rt, result, None, with_attributes=True)
+    )
     return protocol.saml_response(answer, target, issuer, request_id, clock.now())
 
 
