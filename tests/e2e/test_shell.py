@@ -145,6 +145,29 @@ def test_phone_width_collapses_the_navigation_without_sideways_scrolling(
     assert _horizontal_overflow(page) <= 0
 
 
+def test_a_laptop_shows_every_module_of_the_administrator_in_the_navigation(
+    page: Page, server: LiveServer, admin: DemoLogin
+) -> None:
+    page.goto("/login")
+    sign_in(page, admin.login, admin.password)
+    expect(page).to_have_url(server.base_url + "/")
+    items = page.get_by_test_id("main-nav").locator(":scope > li")
+    expect(items.first).to_be_visible()
+    assert items.count() > 8, "an administrator's many modules: the case that overflowed"
+    boxes = items.evaluate_all(
+        "items => items.map(i => { const r = i.getBoundingClientRect();"
+        " const t = i.querySelector('.nav-link-title').getBoundingClientRect();"
+        " return [r.left, r.right, t.height]; })"
+    )
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert all(left >= 0 and right <= width for left, right, _h in boxes), (width, boxes)
+    line = min(height for _l, _r, height in boxes)
+    assert all(height < 1.5 * line for _l, _r, height in boxes), "no title breaks in two"
+    search = page.get_by_test_id("search-box").bounding_box()
+    assert search is not None and search["x"] + search["width"] <= width
+    assert _horizontal_overflow(page) <= 0
+
+
 def test_unknown_page_shows_the_error_page_in_the_layout(page: Page, admin: DemoLogin) -> None:
     sign_in(page, admin.login, admin.password)
     page.goto("/no-such-page")
