@@ -377,3 +377,22 @@ async def test_prerequisites_must_be_passed_and_a_passed_course_is_not_taken_aga
     assert (await choose(client, world.sections["z"])).status_code == 200
     assert "已修读通过" in refusal(await choose(client, world.sections["x1"]), "passed_before")
     assert await places(db, world.sections["x1"]) == set()
+
+
+async def test_a_seat_the_claim_set_lost_is_not_sold_again(
+    db: Runtime, world: World, student: Student
+) -> None:
+    z = world.sections["z"]  # one seat
+    (one, one_id), (two, two_id) = await student(), await student()
+    assert (await choose(one, z)).json()["status"] == "selected"
+    # The cache loses the section's set (a restart) and it is warmed again without the seat
+    # taken: as when that seat's request was still being written at the moment of warming.
+    key = seats_key(z)
+    await db.cache.cool(key)
+    await db.cache.warm(key, [])
+    answer = await choose(two, z)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "waitlisted", "the database's seat counts, not the set's"
+    assert await places(db, z) == {one_id}
+    assert await places(db, z, "waitlisted") == {two_id}
+    assert await db.cache.claimed(key) == {str(one_id)}, "the set put right at once"

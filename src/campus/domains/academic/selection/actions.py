@@ -341,8 +341,15 @@ async def _take_seat(
     member = str(person_id)
     claim = await _claim(session, cache, offer.section_id, member, offer.capacity)
     if claim is Claim.TAKEN:
-        _settle_or_give_back(session, cache, offer.section_id, member)
-        return "selected"
+        if await queries.seats_taken(session, offer.section_id) < offer.capacity:
+            _settle_or_give_back(session, cache, offer.section_id, member)
+            return "selected"
+        # The set lacked a seat the database holds: it was lost (the cache restarted) and
+        # warmed again while that seat's request was still being written. The database is
+        # the record: no seat, and the set is put right at once.
+        await cache.release(seats_key(offer.section_id), member)
+        await _warm(session, cache, offer.section_id)
+        claim = Claim.FULL
     if claim is Claim.HELD:
         # The seat is theirs in the cache but not (yet) in the database: a request of theirs
         # is still being written, or died; the sweeper frees the latter.

@@ -256,6 +256,19 @@ async def selected_ids(session: AsyncSession, section_id: int) -> list[int]:
     )
 
 
+async def seats_taken(session: AsyncSession, section_id: int) -> int:
+    """The section's seats held by the database, counted with the section's row locked
+    (PostgreSQL; SQLite has one writer anyway) until the transaction ends: two transactions
+    counting for the same section count one after the other, each seeing the other's seat."""
+    await session.execute(select(Section.id).where(Section.id == section_id).with_for_update())
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.section_id == section_id, Enrollment.status == "selected")
+    )
+    return int(found or 0)
+
+
 async def holders(session: AsyncSession, section_ids: Sequence[int]) -> dict[int, list[int]]:
     """Who holds a seat of each section, by the database."""
     found: dict[int, list[int]] = defaultdict(list)
