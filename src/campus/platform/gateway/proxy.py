@@ -369,9 +369,7 @@ def _connect_problem(call: Call, exc: upstream.ConnectFailed) -> Problem:
 
 async def _send(call: Call, target: balancer.Target) -> upstream.Answer:
     request = call.request
-    path = call.path
-    if call.route.strip_prefix and call.route.path_prefix != "/":
-        path = path[len(call.route.path_prefix) :] or "/"
+    path = call.path[len(call.route.stripped) :] or "/"
     url = target.address + path
     if request.url.query:
         url += "?" + request.url.query
@@ -434,9 +432,7 @@ def _forwarded_prefix(call: Call) -> str:
     (nothing at a host rule's root), then the route's prefix when it is stripped. An upstream
     puts it before the links it writes."""
     seen = "" if call.request.scope.get(hosts.HOST_ROUTED) else f"{PREFIX}{call.service.name}"
-    if call.route.strip_prefix and call.route.path_prefix != "/":
-        seen += call.route.path_prefix
-    return seen
+    return seen + call.route.stripped
 
 
 def _gateway_credential(call: Call, authorization: str) -> bool:

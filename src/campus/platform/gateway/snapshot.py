@@ -55,6 +55,11 @@ class Route:
         """A route with hosts answers only requests for one of them."""
         return not self.hosts or host in self.hosts
 
+    @property
+    def stripped(self) -> str:
+        """What the route takes off the front of the path before forwarding it ("" for none)."""
+        return self.path_prefix if self.strip_prefix and self.path_prefix != "/" else ""
+
 
 @dataclass(frozen=True)
 class Consumer:
