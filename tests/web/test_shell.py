@@ -104,6 +104,28 @@ async def test_navigation_lists_only_entries_the_person_may_open(
     assert 'data-testid="nav-toggle"' in (await admin.get("/")).text
 
 
+@pytest.mark.parametrize(
+    ("login", "offered", "not_offered"),
+    [
+        ("student", ("/academic/grades/me", "/academic/selection/me"), ("/academic/grades",)),
+        ("teacher", ("/academic/grades", "/academic/my/sections"), ("/academic/grades/me",)),
+        ("admin", ("/academic/grades", "/academic/grades/ranking"), ("/academic/selection/me",)),
+    ],
+)
+async def test_students_and_teachers_are_offered_their_own_pages_only(
+    login_as: LoginAs, login: str, offered: tuple[str, ...], not_offered: tuple[str, ...]
+) -> None:
+    client = await login_as(login)
+    nav = _main_nav((await client.get("/academic/calendar")).text)
+    apps = (await client.get("/apps")).text
+    for path in offered:
+        assert f'href="{path}"' in nav, path
+        assert f'"{path}"' in apps, path
+    for path in not_offered:
+        assert f'href="{path}"' not in nav, path
+        assert f'"{path}"' not in apps, path
+
+
 def _main_nav(html: str) -> str:
     match = re.search(r'<ul class="navbar-nav" data-testid="main-nav".*?</ul>', html, re.S)
     assert match is not None, "the page has a main navigation"

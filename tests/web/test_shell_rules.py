@@ -16,8 +16,10 @@ MANAGE = MenuEntry(_("管理"), "/things/admin", permission="things.manage", ord
 READ = MenuEntry(_("查看"), "/things", permission="things.read", order=2)
 
 
-def _person(*codes: str) -> Principal:
-    return Principal(person_id=1, name="测试", login="T1", permissions=frozenset(codes))
+def _person(*codes: str, audience: str | None = None) -> Principal:
+    return Principal(
+        person_id=1, name="测试", login="T1", permissions=frozenset(codes), audience=audience
+    )
 
 
 def _module(name: str, *entries: MenuEntry) -> Module:
@@ -41,6 +43,23 @@ def test_tiles_skip_the_home_page_and_modules_without_menus_and_keep_menu_order(
     early = _module("early", PUBLIC)
     tiles = module_tiles([home, silent, late, early], _person())
     assert [t.name for t in tiles] == ["early", "late"]
+
+
+def test_personal_entries_are_offered_to_their_audience_only() -> None:
+    mine = MenuEntry(_("我的成绩"), "/grades/me", audience="student")
+    entry = MenuEntry(_("成绩录入"), "/grades", audience="staff")
+    review = MenuEntry(_("成绩审核"), "/grades/review", "grades.review", audience="staff")
+    student, teacher = _person(audience="student"), _person(audience="staff")
+    assert mine.open_to(student) and not entry.open_to(student)
+    assert entry.open_to(teacher) and not mine.open_to(teacher)
+    # The audience narrows a permission, never widens it; "*" does not cross audiences.
+    assert not review.open_to(teacher)
+    assert review.open_to(_person("grades.review", audience="staff"))
+    assert not mine.open_to(_person("*", audience="staff"))
+    # Whoever's audience is not known (a session cached before audiences) is offered both;
+    # nobody signed in is offered neither.
+    assert mine.open_to(_person()) and entry.open_to(_person())
+    assert not mine.open_to(None) and PUBLIC.open_to(None)
 
 
 @pytest.mark.parametrize(

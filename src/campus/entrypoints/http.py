@@ -30,7 +30,6 @@ from campus.web.layouts.errors import html_error_page
 from campus.web.layouts.shell import (
     SEARCH_ROUTE,
     is_active,
-    may_open,
     nav_groups,
     page_route_path,
 )
@@ -147,7 +146,6 @@ def _mount_modules(app: FastAPI, runtime: Runtime) -> None:
     templates = Templates([LAYOUTS, *template_dirs])
     templates.add_global("csrf_token", csrf_token_of)
     templates.add_global("modules", runtime.modules)
-    templates.add_global("may_open", may_open)
     templates.add_global("nav_groups", nav_groups)
     templates.add_global("is_active", is_active)
     # The operator's name for the site; the default has an English translation.

@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in person as the kernel sees them: an id, a name and permission codes."""
+    """A signed-in person as the kernel sees them: an id, a name and permission codes.
+
+    ``audience`` is "student" or "staff" for a person signed in through a session (which of
+    the menu's personal entries are theirs); None where it is not known."""
 
     person_id: int
     name: str
     login: str
     permissions: frozenset[str] = field(default_factory=frozenset)
     session_id: str | None = None
+    audience: str | None = None
 
     def can(self, code: str) -> bool:
         return code in self.permissions or "*" in self.permissions

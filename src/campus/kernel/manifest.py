@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.routing import Route
 
+from campus.kernel.context import Principal
 from campus.kernel.i18n import LazyText
 
 if TYPE_CHECKING:
@@ -39,6 +40,19 @@ class MenuEntry:
     order: int = 100
     # Offered again in the home page's 常用 row: the pages people open every day on a phone.
     shortcut: bool = False
+    # A personal page for students only ("student") or for teachers and staff only ("staff"):
+    # 我的成绩 means nothing to a teacher, 成绩录入 nothing to a student.
+    audience: str | None = None
+
+    def open_to(self, principal: Principal | None) -> bool:
+        """Whether the menu offers this entry to the principal: the entry's permission, if
+        it names one, held, and the entry's audience, if it has one, the principal's (a
+        principal whose audience is not known is offered both)."""
+        if principal is None:
+            return self.permission is None and self.audience is None
+        if self.audience is not None and principal.audience not in (None, self.audience):
+            return False
+        return self.permission is None or principal.can(self.permission)
 
 
 HandlerFunc = Callable[["AsyncSession", "Event"], Awaitable[None]]

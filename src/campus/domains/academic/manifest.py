@@ -87,13 +87,48 @@ MODULE = Module(
         MenuEntry(_("课程库"), "/academic/courses", None, icon="book", order=34),
         MenuEntry(_("教室"), "/academic/rooms", ROOM_MANAGE, icon="building", order=35),
         MenuEntry(_("培养方案"), "/academic/programmes", None, icon="list-tree", order=36),
-        MenuEntry(_("我的培养方案"), "/academic/my/programme", None, icon="school", order=37),
+        MenuEntry(
+            _("我的培养方案"),
+            "/academic/my/programme",
+            None,
+            icon="school",
+            order=37,
+            audience="student",
+        ),
         MenuEntry(_("教学计划"), "/academic/plans", None, icon="list-check", order=38),
         MenuEntry(_("开课"), "/academic/offering", OFFERING_MANAGE, icon="books", order=39),
-        MenuEntry(_("我的教学班"), "/academic/my/sections", None, icon="chalkboard", order=39),
-        MenuEntry(_("我的学籍"), "/academic/status/me", None, icon="id-badge-2", order=40),
-        MenuEntry(_("成绩单"), "/academic/transcripts/me", None, icon="file-certificate", order=40),
-        MenuEntry(_("我的毕业审核"), "/academic/graduation/me", None, icon="school", order=40),
+        MenuEntry(
+            _("我的教学班"),
+            "/academic/my/sections",
+            None,
+            icon="chalkboard",
+            order=39,
+            audience="staff",
+        ),
+        MenuEntry(
+            _("我的学籍"),
+            "/academic/status/me",
+            None,
+            icon="id-badge-2",
+            order=40,
+            audience="student",
+        ),
+        MenuEntry(
+            _("成绩单"),
+            "/academic/transcripts/me",
+            None,
+            icon="file-certificate",
+            order=40,
+            audience="student",
+        ),
+        MenuEntry(
+            _("我的毕业审核"),
+            "/academic/graduation/me",
+            None,
+            icon="school",
+            order=40,
+            audience="student",
+        ),
         MenuEntry(
             _("毕业审核"), "/academic/graduation/runs", STATUS_MANAGE, icon="certificate", order=41
         ),
@@ -116,7 +151,9 @@ MODULE = Module(
             _("我的考试"), "/academic/my/exams", None, icon="writing", order=45, shortcut=True
         ),
         MenuEntry(_("考试安排"), "/academic/exams", EXAM_MANAGE, icon="clipboard-list", order=46),
-        MenuEntry(_("选课"), "/academic/selection", None, icon="hand-click", order=47),
+        MenuEntry(
+            _("选课"), "/academic/selection", None, icon="hand-click", order=47, audience="student"
+        ),
         MenuEntry(
             _("我的选课"),
             "/academic/selection/me",
@@ -124,6 +161,7 @@ MODULE = Module(
             icon="list-check",
             order=48,
             shortcut=True,
+            audience="student",
         ),
         MenuEntry(
             _("选课管理"),
@@ -132,15 +170,37 @@ MODULE = Module(
             icon="adjustments",
             order=49,
         ),
-        MenuEntry(_("成绩录入"), "/academic/grades", None, icon="report", order=50),
-        MenuEntry(_("我的成绩"), "/academic/grades/me", None, icon="certificate", order=51),
+        MenuEntry(
+            _("成绩录入"), "/academic/grades", None, icon="report", order=50, audience="staff"
+        ),
+        MenuEntry(
+            _("我的成绩"),
+            "/academic/grades/me",
+            None,
+            icon="certificate",
+            order=51,
+            audience="student",
+        ),
         MenuEntry(
             _("绩点排名"), "/academic/grades/ranking", GRADE_PUBLISH, icon="trophy", order=52
         ),
         MenuEntry(_("成绩规则"), "/academic/grades/policy", GRADE_PUBLISH, icon="scale", order=52),
-        MenuEntry(_("评教"), "/academic/evaluation", None, icon="star", order=53, shortcut=True),
         MenuEntry(
-            _("我的评教结果"), "/academic/evaluation/teaching", None, icon="star-half", order=54
+            _("评教"),
+            "/academic/evaluation",
+            None,
+            icon="star",
+            order=53,
+            shortcut=True,
+            audience="student",
+        ),
+        MenuEntry(
+            _("我的评教结果"),
+            "/academic/evaluation/teaching",
+            None,
+            icon="star-half",
+            order=54,
+            audience="staff",
         ),
         MenuEntry(
             _("评教管理"), "/academic/evaluation/forms", EVALUATION_READ, icon="chart-bar", order=55

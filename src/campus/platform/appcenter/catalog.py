@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
 from campus.kernel.i18n import _
-from campus.kernel.manifest import MenuEntry, Module
+from campus.kernel.manifest import Module
 from campus.platform.access import service as access
 from campus.platform.appcenter import queries
 from campus.platform.appcenter.models import App
@@ -47,11 +47,6 @@ def open_url(code: str) -> str:
     return f"/apps/{code}/open"
 
 
-def may_open(entry: MenuEntry, principal: Principal) -> bool:
-    """As the navigation decides: an entry without a permission is open to everyone."""
-    return entry.permission is None or principal.can(entry.permission)
-
-
 def module_code(module: str, path: str) -> str:
     """``m.<module>.<path>``: /hall/tasks of workflow is m.workflow.hall.tasks."""
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.strip("/").replace("/", "."))
@@ -63,7 +58,7 @@ def module_apps(modules: Iterable[Module], principal: Principal) -> list[AppCard
     cards = []
     for module in modules:
         for entry in module.menu:
-            if entry.path == "/" or not may_open(entry, principal):
+            if entry.path == "/" or not entry.open_to(principal):
                 continue
             code = module_code(module.name, entry.path)
             name = str(entry.title)

@@ -77,6 +77,7 @@ async def load_principal(connection: HTTPConnection) -> Principal | None:
         login=live.login,
         permissions=permissions,
         session_id=live.sid,
+        audience=live.audience,
     )
 
 

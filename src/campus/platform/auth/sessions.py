@@ -26,6 +26,7 @@ from campus.kernel.runtime import Runtime
 from campus.platform.auth.models import AuthSession
 from campus.platform.auth.passwords import token_digest
 from campus.platform.users import service as users
+from campus.platform.users.schemas import PersonRef
 
 SESSION_COOKIE = "campus_session"
 # A cached session is re-read from the table at least this often (picks up a renamed person).
@@ -56,6 +57,7 @@ class LiveSession:
     amr: tuple[str, ...]
     remember: bool
     pending: str | None
+    audience: str | None = None  # "student" or "staff" (absent from sessions cached before)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -137,7 +139,7 @@ async def _fill(rt: Runtime, digest: str) -> LiveSession | None:
         person = await users.get_person_ref(session, row.person_id) if row else None
         # Read before the session ends: its rollback expires the row's attributes.
         live = (
-            live_of(row, person.name, person.number or str(person.id))
+            live_of(row, person)
             if row is not None and person is not None and person.status == "active"
             else None
         )
@@ -152,17 +154,18 @@ async def _fill(rt: Runtime, digest: str) -> LiveSession | None:
     return live
 
 
-def live_of(row: AuthSession, name: str, login: str) -> LiveSession:
+def live_of(row: AuthSession, person: PersonRef) -> LiveSession:
     return LiveSession(
         sid=row.sid,
         person_id=row.person_id,
-        name=name,
-        login=login,
+        name=person.name,
+        login=person.number or str(person.id),
         auth_time=row.auth_time.timestamp(),
         expires_at=row.expires_at.timestamp(),
         amr=tuple(row.amr),
         remember=row.remember,
         pending=row.pending,
+        audience=users.audience_of(person.person_type),
     )
 
 

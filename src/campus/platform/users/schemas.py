@@ -25,6 +25,14 @@ PositionKind = Literal[
 
 STUDENT_TYPES: tuple[PersonType, ...] = ("undergraduate", "postgraduate")
 STAFF_TYPES: tuple[PersonType, ...] = ("faculty", "staff")
+PersonAudience = Literal["student", "staff"]
+
+
+def audience_of(person_type: str) -> PersonAudience:
+    """Whom a person's own pages are for: students, or everyone else (teachers and staff, and
+    external people, who are offered the staff's)."""
+    return "student" if person_type in STUDENT_TYPES else "staff"
+
 
 NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 ORG_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"

@@ -27,6 +27,9 @@ from campus.platform.users.schemas import (
     PersonRef,
     PositionOut,
 )
+from campus.platform.users.schemas import (
+    audience_of as audience_of,  # re-exported: whom a person's own pages are for
+)
 
 
 class PersonAccess(StrEnum):

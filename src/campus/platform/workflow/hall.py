@@ -13,24 +13,18 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from campus.kernel.i18n import _
 from campus.platform.users import service as users
-from campus.platform.users.schemas import STUDENT_TYPES
 from campus.platform.workflow import actions
 from campus.platform.workflow.forms import queries as form_queries
 from campus.platform.workflow.forms import validate as form_validate
 from campus.platform.workflow.forms.schemas import FormVersionOut
 from campus.platform.workflow.models import Favourite, HallService, Instance
 from campus.platform.workflow.schemas import (
-    Audience,
     HallServiceIn,
     HallServiceOut,
     HallServicePatch,
 )
 
 MAX_SEARCH = 60
-
-
-def audience_of(person_type: str) -> Audience:
-    return "student" if person_type in STUDENT_TYPES else "staff"
 
 
 # ---------------------------------------------------------------- reading the catalog
@@ -50,7 +44,7 @@ async def catalog(
         stmt = stmt.where(HallService.published.is_(True))
     if person_id is not None and not include_unpublished:
         person = await users.get_person_ref(session, person_id)
-        audiences = ["all", audience_of(person.person_type)] if person else ["all"]
+        audiences = ["all", users.audience_of(person.person_type)] if person else ["all"]
         stmt = stmt.where(HallService.audience.in_(audiences))
     if q:
         like = f"%{q[:MAX_SEARCH]}%"
@@ -127,7 +121,7 @@ async def check_apply(
     if not service.published:
         raise NotFound(_("服务不存在"))
     person = await users.get_person_ref(session, principal.person_id)
-    if person is None or service.audience not in ("all", audience_of(person.person_type)):
+    if person is None or service.audience not in ("all", users.audience_of(person.person_type)):
         raise Forbidden(_("该服务不面向你所在的人群"))
     out = _out(service, False, {})
     form = await form_of(session, out)
@@ -280,7 +274,7 @@ async def applicable_service(
     if not service.published:
         raise NotFound(_("服务不存在"))
     person = await users.get_person_ref(session, principal.person_id)
-    if person is None or service.audience not in ("all", audience_of(person.person_type)):
+    if person is None or service.audience not in ("all", users.audience_of(person.person_type)):
         raise Forbidden(_("该服务不面向你所在的人群"))
     favourites = await _favourite_ids(session, principal.person_id)
     return _out(service, service.id in favourites, await _department_names(session, [service]))

@@ -157,7 +157,7 @@ async def hall_home(
         favourites=[s for s in everything if s.favourite],
         popular=hall.popular([s for s in everything if s.apply_count], POPULAR),
         counts=await queries.counts(session, me.person_id),
-        my_audience=hall.audience_of(person.person_type) if person else "staff",
+        my_audience=users.audience_of(person.person_type) if person else "staff",
         **values,
     )
 
@@ -185,7 +185,7 @@ async def _visible_service(session: AsyncSession, me: Principal, key: str) -> Ha
 async def service_page(request: Request, key: str, session: ReadSessionDep, me: Me) -> Response:
     service = await _visible_service(session, me, key)
     person = await users.get_person_ref(session, me.person_id)
-    audience = hall.audience_of(person.person_type) if person else None
+    audience = users.audience_of(person.person_type) if person else None
     return render(
         request,
         "workflow/hall/service.html",

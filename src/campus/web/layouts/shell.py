@@ -16,15 +16,8 @@ from campus.kernel.manifest import MenuEntry, Module
 SEARCH_ROUTE = "search"
 
 
-def may_open(entry: MenuEntry, principal: Principal | None) -> bool:
-    """An entry without a permission is open to everyone; otherwise the principal needs it."""
-    if entry.permission is None:
-        return True
-    return principal is not None and principal.can(entry.permission)
-
-
 def visible_entries(entries: Iterable[MenuEntry], principal: Principal | None) -> list[MenuEntry]:
-    return [entry for entry in entries if may_open(entry, principal)]
+    return [entry for entry in entries if entry.open_to(principal)]
 
 
 @dataclass(frozen=True)

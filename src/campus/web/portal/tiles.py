@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from campus.kernel.context import Principal
 from campus.kernel.i18n import LazyText
 from campus.kernel.manifest import MenuEntry, Module
-from campus.web.layouts.shell import may_open
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ def module_tiles(modules: Iterable[Module], principal: Principal | None) -> list
     tiles = []
     for module in modules:
         entries = sorted(module.menu, key=lambda e: e.order)
-        entry = next((e for e in entries if e.path != "/" and may_open(e, principal)), None)
+        entry = next((e for e in entries if e.path != "/" and e.open_to(principal)), None)
         if entry is not None:
             tiles.append(ModuleTile(module.name, module.title, entry))
     return sorted(tiles, key=lambda t: (t.entry.order, t.name))
@@ -38,7 +37,7 @@ def shortcuts(modules: Iterable[Module], principal: Principal | None) -> list[Me
         entry
         for module in modules
         for entry in module.menu
-        if entry.shortcut and may_open(entry, principal)
+        if entry.shortcut and entry.open_to(principal)
     ]
     return sorted(found, key=lambda e: e.order)
 
@@ -53,6 +52,6 @@ def matching_entries(
     for module in modules:
         for entry in sorted(module.menu, key=lambda e: e.order):
             text = f"{entry.title} {module.title}".casefold()
-            if needle in text and may_open(entry, principal):
+            if needle in text and entry.open_to(principal):
                 found.append((module.title, entry))
     return found
