@@ -76,15 +76,16 @@ def people(server: LiveServer) -> People:
     return _with_demo(server, _people)
 
 
-def _until_signed_out(page: Page, path: str, seconds: float = 15.0) -> None:
-    """Open ``path`` until it sends the page to sign in: the sign-out reaches the sessions
-    through the bus, after the approval that caused it has answered."""
+def _until_status(page: Page, path: str, label: str, seconds: float = 15.0) -> None:
+    """Open ``path`` until its status badge reads ``label``: the approved change reaches the
+    roll through the bus, after the approval that finished it has answered."""
     deadline = time.monotonic() + seconds
     page.goto(path)
-    while "/login?next=" not in page.url and time.monotonic() < deadline:
+    badge = page.get_by_test_id("status-badge")
+    while badge.inner_text().strip() != label and time.monotonic() < deadline:
         page.wait_for_timeout(250)
         page.goto(path)
-    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(badge).to_have_text(label)
 
 
 def _approve(browser: Browser, server: LiveServer, login: str, password: str, student: str) -> None:
@@ -129,8 +130,12 @@ def test_a_suspension_is_filed_on_a_phone_approved_and_recorded(
     _approve(browser, server, people.dean.login, PASSWORD, student.name)
     _approve(browser, server, registrar.login, registrar.password, student.name)
 
-    # A suspended student leaves the user center's active people: signed out everywhere.
-    _until_signed_out(phone, "/academic/status/me")
+    # A student on leave keeps their account: still signed in on the phone, they see the
+    # leave on their record and may apply to resume.
+    _until_status(phone, "/academic/status/me", "休学")
+    expect(phone).to_have_url(re.compile(r"/academic/status/me$"))
+    expect(phone.get_by_test_id("apply-resume")).to_be_visible()
+    expect(phone.get_by_test_id("apply-suspend")).to_have_count(0)
 
     with _fresh_page(browser, server, viewport=DESKTOP) as page:
         sign_in(page, registrar.login, registrar.password)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.audit import AuditEntry
@@ -33,7 +33,7 @@ from campus.platform.auth.models import (
     ResetCode,
     Totp,
 )
-from campus.platform.users.models import Identity, Person
+from campus.platform.users.models import Identity, Person, Position
 from tests.conftest import _client
 from tests.serving import free_port
 
@@ -66,18 +66,27 @@ Browser = Callable[..., Awaitable[httpx.AsyncClient]]
 
 @pytest.fixture
 async def make_account(db: Runtime, demo: SeedContext) -> MakeAccount:
-    """``await make_account()``: a student of the demo university nobody else in the run uses,
+    """``await make_account()``: a student (``staff=True``: a member of staff) of the demo
+    university nobody else in the run uses,
     with the password ``PASSWORD`` (or the one given), not must-change unless asked, and a
     clean slate: no sessions, lockout, second factor or codes (writes may outlive a test on
     SQLite, so every account starts from a known state)."""
     demo_logins = {x.login for x in demo.logins}
 
-    async def make(password: str = PASSWORD, *, must_change: bool = False) -> Account:
+    async def make(
+        password: str = PASSWORD, *, must_change: bool = False, staff: bool = False
+    ) -> Account:
         async with db.db.transaction() as session:
             rows = await session.execute(
                 select(Identity.value, Person.id, Person.phone, Person.email)
                 .join(Person, Person.id == Identity.person_id)
-                .where(Identity.kind == "student_no", Person.status == "active")
+                .where(
+                    Identity.kind == ("staff_no" if staff else "student_no"),
+                    Identity.value.not_in(demo_logins),
+                    Person.status == "active",
+                    # Nobody's counselor, dean or head: other tests' approvals stay theirs.
+                    ~exists().where(Position.person_id == Person.id),
+                )
                 .order_by(Identity.value.desc())
                 .offset(next(_next_person))
                 .limit(1)

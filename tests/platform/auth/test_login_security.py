@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from campus.kernel import clock
@@ -223,9 +224,38 @@ async def test_demo_logins_are_not_forced_to_change_their_password(
         assert response.json()["next_step"] is None, login
 
 
+@pytest.mark.parametrize(
+    ("staff", "status", "reason"),
+    [(False, "left", "退学"), (True, "suspended", "停职"), (True, "left", "调离")],
+)
 async def test_inactive_people_cannot_sign_in(
+    make_account: MakeAccount,
+    browser: Browser,
+    login_as: LoginAs,
+    db: Runtime,
+    staff: bool,
+    status: str,
+    reason: str,
+) -> None:
+    account = await make_account(staff=staff)
+    admin = await login_as("admin")
+    changed = await admin.post(
+        f"/api/v1/users/people/{account.person_id}/status",
+        json={"status": status, "reason": reason},
+    )
+    assert changed.status_code == 200, changed.text
+    client = await browser()
+    response = await _attempt(client, account.login, PASSWORD)
+    assert _answer(response) == (401, "账号或密码错误")
+    [entry] = await audits(db, "auth.login.failed", account.login)
+    assert (entry.after or {})["reason"] == "inactive"
+
+
+async def test_a_student_on_leave_still_signs_in(
     make_account: MakeAccount, browser: Browser, login_as: LoginAs, db: Runtime
 ) -> None:
+    """休学 keeps the student on the roll: they come back to see their record and apply to
+    resume."""
     account = await make_account()
     admin = await login_as("admin")
     changed = await admin.post(
@@ -235,9 +265,10 @@ async def test_inactive_people_cannot_sign_in(
     assert changed.status_code == 200, changed.text
     client = await browser()
     response = await _attempt(client, account.login, PASSWORD)
-    assert _answer(response) == (401, "账号或密码错误")
-    [entry] = await audits(db, "auth.login.failed", account.login)
-    assert (entry.after or {})["reason"] == "inactive"
+    assert response.status_code == 200, response.text
+    me = await client.get("/api/v1/auth/me")
+    assert me.status_code == 200 and me.json()["person_id"] == account.person_id
+    assert await audits(db, "auth.login.failed", account.login) == []
 
 
 async def test_bad_login_input_names_the_field(browser: Browser) -> None:

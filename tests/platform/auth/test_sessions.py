@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from campus.kernel import clock
 from campus.kernel.cache import MemoryCache
+from campus.kernel.events import Event, OutboxRow
 from campus.kernel.runtime import Runtime
 from campus.platform.auth import handlers, service, sessions
 from campus.platform.auth.models import AuthSession
 from campus.platform.auth.passwords import token_digest
+from tests.conftest import LoginAs
 from tests.platform.auth.conftest import Browser, MakeAccount, events
 
 PHONE_UA = (
@@ -232,19 +235,15 @@ async def test_expired_sessions_stop_working_and_the_job_ends_them(
     assert await events(db, "auth.session.ended", session_id=row.sid, reason="expired")
 
 
-async def test_a_person_who_leaves_is_signed_out_everywhere(
-    make_account: MakeAccount, browser: Browser, db: Runtime, login_as
-) -> None:  # type: ignore[no-untyped-def]
-    account = await make_account()
-    client = await browser(account)
-    admin = await login_as("admin")
+async def _change_status_and_react(
+    db: Runtime, admin: httpx.AsyncClient, person_id: int, status: str, reason: str
+) -> None:
+    """Change a person's status in the user center, then run the sign-out reaction on the
+    event it wrote (the bus is not running under these tests)."""
     response = await admin.post(
-        f"/api/v1/users/people/{account.person_id}/status",
-        json={"status": "suspended", "reason": "休学"},
+        f"/api/v1/users/people/{person_id}/status", json={"status": status, "reason": reason}
     )
     assert response.status_code in (200, 204), response.text
-    from campus.kernel.events import Event, OutboxRow
-
     async with db.db.transaction() as session:
         row = await session.scalar(
             select(OutboxRow)
@@ -253,10 +252,45 @@ async def test_a_person_who_leaves_is_signed_out_everywhere(
         )
         assert row is not None
         event: Event = row.to_event()
+        assert event.payload["person_id"] == person_id
         await handlers.end_sessions_of_inactive_person(session, event)
+
+
+@pytest.mark.parametrize(
+    ("staff", "status", "reason"),
+    [(False, "left", "退学"), (True, "suspended", "停职")],
+)
+async def test_a_person_who_leaves_is_signed_out_everywhere(
+    make_account: MakeAccount,
+    browser: Browser,
+    db: Runtime,
+    login_as: LoginAs,
+    staff: bool,
+    status: str,
+    reason: str,
+) -> None:
+    account = await make_account(staff=staff)
+    client = await browser(account)
+    await _change_status_and_react(db, await login_as("admin"), account.person_id, status, reason)
     assert (await client.get("/api/v1/auth/me")).status_code == 401
     [ended] = await _rows(db, account.person_id)
     assert ended.end_reason == "account_disabled"
+
+
+async def test_a_student_going_on_leave_stays_signed_in(
+    make_account: MakeAccount,
+    browser: Browser,
+    db: Runtime,
+    login_as: LoginAs,
+) -> None:
+    account = await make_account()
+    client = await browser(account)
+    await _change_status_and_react(
+        db, await login_as("admin"), account.person_id, "suspended", "休学"
+    )
+    assert (await client.get("/api/v1/auth/me")).status_code == 200
+    [row] = await _rows(db, account.person_id)
+    assert row.ended_at is None
 
 
 async def test_service_api_opens_lists_and_ends_sessions(

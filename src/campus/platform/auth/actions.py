@@ -178,7 +178,7 @@ async def do_login(
     if credential is not None and credential.password_hash != checked.seen_hash:
         # The password changed between the check and now: check against the new one.
         ok = await verify_password_off_loop(credential.password_hash, password)
-    if person is None or credential is None or not ok or person.status != "active":
+    if person is None or credential is None or not ok or not users.may_sign_in(person):
         reason = "unknown_account" if credential is None else "bad_password"
         if ok and person is not None:
             reason = "inactive"
@@ -335,7 +335,7 @@ async def do_login_second_factor(
     challenge = json.loads(raw)
     person = await users.get_person_ref(session, int(challenge["person_id"]))
     credential = await session.get(Credential, person.id) if person else None
-    if person is None or credential is None or person.status != "active":
+    if person is None or credential is None or not users.may_sign_in(person):
         await rt.cache.delete(key)
         return LoginOutcome("expired")
     login = person.number or str(person.id)
@@ -722,7 +722,7 @@ async def do_request_reset_code(
     """
     channel = channels.available_channels(rt.settings).get(channel_name)
     person = await users.find_person_by_login(session, login)
-    if person is None or person.status != "active" or channel is None:
+    if person is None or not users.may_sign_in(person) or channel is None:
         audit.record(
             session,
             "auth.reset_code.refused",

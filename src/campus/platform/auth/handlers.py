@@ -10,6 +10,7 @@ from campus.kernel import runtime
 from campus.kernel.events import Event
 from campus.kernel.manifest import EventHandler, ScheduledJob
 from campus.platform.auth import actions
+from campus.platform.users import service as users
 
 log = structlog.get_logger(__name__)
 
@@ -18,10 +19,14 @@ PERSON_STATUS_CHANGED = "users.person.status_changed"
 
 
 async def end_sessions_of_inactive_person(session: AsyncSession, event: Event) -> None:
-    """A person who is suspended, graduates or leaves is signed out everywhere."""
+    """A person whose account no longer opens (staff suspended from duty, people who graduate,
+    leave or retire) is signed out everywhere; a student going on leave stays signed in."""
     if event.payload.get("to_status") == "active":
         return
     person_id = int(event.payload["person_id"])
+    person = await users.get_person_ref(session, person_id)
+    if person is not None and users.may_sign_in(person):
+        return
     await actions.do_end_sessions_of(
         session, runtime.current().cache, person_id, "account_disabled"
     )

@@ -140,7 +140,7 @@ async def _fill(rt: Runtime, digest: str) -> LiveSession | None:
         # Read before the session ends: its rollback expires the row's attributes.
         live = (
             live_of(row, person)
-            if row is not None and person is not None and person.status == "active"
+            if row is not None and person is not None and users.may_sign_in(person)
             else None
         )
     if live is None:

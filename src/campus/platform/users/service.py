@@ -18,6 +18,7 @@ from campus.platform.users.models import AdminClass, Identity, OrgUnit, Person
 from campus.platform.users.permissions import PERSON_READ, PERSON_SENSITIVE
 from campus.platform.users.schemas import (
     STAFF_TYPES,
+    STUDENT_TYPES,
     ClassOut,
     ImportReport,
     OrgTreeNode,
@@ -30,6 +31,15 @@ from campus.platform.users.schemas import (
 from campus.platform.users.schemas import (
     audience_of as audience_of,  # re-exported: whom a person's own pages are for
 )
+
+
+def may_sign_in(person: PersonRef) -> bool:
+    """Whether this person's account opens: people at work or in study, and students on leave
+    (休学), who keep their place on the roll and come back to see their record and apply to
+    resume. Staff suspended from duty (停职) and people who graduated, left or retired do not."""
+    if person.status == "suspended":
+        return person.person_type in STUDENT_TYPES
+    return person.status == "active"
 
 
 class PersonAccess(StrEnum):

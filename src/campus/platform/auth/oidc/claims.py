@@ -93,6 +93,6 @@ async def person_claims(session: AsyncSession, person_id: int, scopes: list[str]
     return claims
 
 
-async def person_is_active(session: AsyncSession, person_id: int) -> bool:
+async def person_may_sign_in(session: AsyncSession, person_id: int) -> bool:
     person = await users.get_person_ref(session, person_id)
-    return person is not None and person.status == "active"
+    return person is not None and users.may_sign_in(person)

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campus.kernel import audit, clock
 from campus.platform.auth import service as auth
 from campus.platform.auth.oidc import actions, keys, queries, tokens
-from campus.platform.auth.oidc.claims import OPENID, person_claims, person_is_active
+from campus.platform.auth.oidc.claims import OPENID, person_claims, person_may_sign_in
 from campus.platform.auth.oidc.models import AuthorizationCode, Client, Grant
 from campus.platform.auth.oidc.protocol import Provider, scopes_of, single
 from campus.platform.users import service as users
@@ -154,7 +154,7 @@ async def _exchange_code(
     if single(form, "redirect_uri") != code.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
     _check_verifier(code, single(form, "code_verifier"))
-    if not await person_is_active(session, code.person_id):
+    if not await person_may_sign_in(session, code.person_id):
         raise InvalidGrantError("The account is not active")
     live = await live_session(session, code.session_id)
     if code.session_id is not None and live is None:
@@ -276,7 +276,7 @@ async def _grant_no_longer_valid(
 ) -> str | None:
     if grant.session_id is not None and live is None:
         return "session_ended"
-    if grant.person_id is not None and not await person_is_active(session, grant.person_id):
+    if grant.person_id is not None and not await person_may_sign_in(session, grant.person_id):
         return "account_inactive"
     return None
 

@@ -179,7 +179,7 @@ async def do_exchange(
         snapshot = await check_exchange(rt, secret, token, browser_secret)
         assert snapshot.decision is not None
         person = await users.get_person_ref(session, snapshot.decision.person_id)
-        if person is None or person.status != "active":
+        if person is None or not users.may_sign_in(person):
             raise Forbidden(ACCOUNT_UNAVAILABLE, extra={"reason": "account_unavailable"})
         if not await challenges.consume(rt.cache, snapshot.challenge):
             raise Conflict(TOKEN_USED, extra={"reason": "replayed"})
