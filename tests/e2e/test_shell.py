@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from campus.entrypoints.http import load_modules
 from campus.kernel.config import Settings
 from campus.kernel.context import Principal
+from campus.web.portal.pages import HOME_GRID_SIZE
 from campus.web.portal.tiles import module_tiles
 from tests.e2e.conftest import sign_in
 from tests.e2e.live import DemoLogin, LiveServer
@@ -70,11 +71,15 @@ def test_admin_signs_in_through_the_form_and_sees_the_home_page(
     expect(page.get_by_test_id("module-grid")).to_be_visible()
     expected = _expected_admin_modules()
     if expected:
-        # The app center's grid: an app for each entry the person may open, of every module.
-        tiles = page.get_by_test_id("module-tile")
-        expect(tiles.first).to_be_visible()
-        shown = set(tiles.evaluate_all("tiles => tiles.map(t => t.dataset.module)"))
-        assert shown == expected
+        # The home grid holds the first of the administrator's apps; 全部应用 has an app for
+        # each entry they may open, of every module.
+        tiles = page.get_by_test_id("app-grid").locator("[data-app]")
+        expect(tiles).to_have_count(HOME_GRID_SIZE)
+        page.get_by_test_id("all-apps").click()
+        expect(page).to_have_url(server.base_url + "/apps")
+        codes = page.get_by_test_id("app").evaluate_all("apps => apps.map(a => a.dataset.app)")
+        assert {code.split(".")[1] for code in codes if code.startswith("m.")} == expected
+        page.goto("/")
     else:
         expect(page.get_by_test_id("empty-state")).to_contain_text("暂无可用的应用")
     expect(page.get_by_test_id("main-nav").get_by_role("link", name="首页")).to_be_visible()

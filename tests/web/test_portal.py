@@ -11,6 +11,7 @@ from campus.kernel.i18n import _
 from campus.kernel.manifest import MenuEntry, Module
 from campus.kernel.runtime import Runtime
 from campus.kernel.seeding import SeedContext
+from campus.web.portal.pages import HOME_GRID_SIZE
 from tests.conftest import LoginAs
 
 HTML = {"Accept": "text/html"}
@@ -53,11 +54,19 @@ async def test_signed_in_home_greets_by_name_and_lists_modules(
     html = response.text
     assert f"你好，{_admin_name(demo)}" in html
     assert 'data-testid="module-grid"' in html
-    assert "library_test" in _tile_modules(html)
-    assert "hidden_test" not in _tile_modules(html), "a module without menu entries has no tile"
-    # The administrator holds every code, so the first entry (which needs one) is the link.
-    assert 'href="/apps/m.library_test.library-test.admin/open"' in html
-    assert "图书馆测试" in html
+    # The grid shows the first apps of the administrator's some seventy; 全部应用 has them all.
+    catalog = (await client.get("/apps", headers=HTML)).text
+    everything = re.findall(r'data-testid="app" data-app="([^"]+)"', catalog)
+    shown = re.findall(r'data-app="([^"]+)"', html)
+    assert len(everything) > HOME_GRID_SIZE and shown == everything[:HOME_GRID_SIZE]
+    assert f'data-testid="app-count">{len(everything)}<' in html
+    # Each entry the administrator may open is an app (they hold every code); a module
+    # without menu entries has none.
+    assert {"m.library_test.library-test.admin", "m.library_test.library-test.mine"} <= set(
+        everything
+    )
+    assert not any(code.startswith("m.hidden_test.") for code in everything)
+    assert "图书馆测试" in catalog
 
 
 async def test_home_shows_an_empty_state_when_no_module_can_be_opened(

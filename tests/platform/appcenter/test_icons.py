@@ -50,8 +50,12 @@ async def test_an_uploaded_icon_is_shown_and_served_to_those_who_see_the_app(
     assert served.headers["x-content-type-options"] == "nosniff"
     assert "immutable" in served.headers["cache-control"]
 
+    # A favourite leads the home page's grid, with its picture.
+    starred = await student.put(f"/api/v1/appcenter/favourites/{app['code']}")
+    assert starred.status_code == 204
     home = await student.get("/", headers=HTML)
     assert f'src="{app["icon_url"]}"' in home.text
+    assert (await student.delete(f"/api/v1/appcenter/favourites/{app['code']}")).status_code == 204
     catalog = await student.get("/apps", headers=HTML)
     assert f'src="{app["icon_url"]}"' in catalog.text
 
