@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from campus.kernel.audit import AuditEntry
+from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
+from tests.conftest import LoginAs
 from tests.kernel.conftest import AppFactory, client_for
 
 PROBLEM_JSON = "application/problem+json"
@@ -129,3 +133,41 @@ async def test_a_database_too_busy_to_answer_is_503_to_retry_not_500(
     assert body["detail"] == "系统繁忙，请求未被处理，请稍后重试"
     assert response.headers["retry-after"] == "1"
     assert "database is locked" not in response.text
+
+
+HUGE = 10**30  # beyond any database's integers
+BEYOND_INT64 = 2**63
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", f"/api/v1/workflow/forms/{HUGE}", None, "form_id"),
+        ("GET", f"/api/v1/oa/notices/{BEYOND_INT64}", None, "notice_id"),
+        ("GET", f"/api/v1/academic/exams/mine/courses?term_id={HUGE}", None, "term_id"),
+        (
+            "GET",
+            f"/api/v1/academic/programmes/{HUGE}/compare/{HUGE + 1}",
+            None,
+            "other_id",
+        ),
+        ("POST", "/api/v1/users/positions", {"person_id": HUGE, "kind": "dean"}, "body"),
+    ],
+)
+async def test_a_number_too_large_for_the_database_is_422_naming_it_not_500(
+    login_as: LoginAs, db: Runtime, method: str, path: str, body: object, field: str
+) -> None:
+    client = await login_as("admin")
+    before = await _written(db)
+    response = await client.request(method, path, json=body)
+    problem = assert_problem(response, 422, "invalid-input")
+    assert problem["errors"] == [{"field": field, "reason": "数值超出范围"}]
+    assert await _written(db) == before, "nothing written"
+
+
+async def _written(db: Runtime) -> tuple[int, int]:
+    """Rows of the audit log and the outbox (every write leaves one)."""
+    async with db.db.read() as session:
+        audit = await session.scalar(select(func.count()).select_from(AuditEntry))
+        outbox = await session.scalar(select(func.count()).select_from(OutboxRow))
+    return int(audit or 0), int(outbox or 0)

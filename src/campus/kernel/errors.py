@@ -143,6 +143,35 @@ def database_busy(exc: BaseException) -> bool:
     )
 
 
+INT32_MAX = 2**31 - 1
+
+
+def integer_out_of_range(exc: BaseException) -> bool:
+    """A number too large for the database's integers reached a statement: SQLite's 64 bits
+    (the driver refuses to bind it) or PostgreSQL's integer and bigint (asyncpg refuses to
+    encode it, or the server to store it). No row can have it, and nothing was written."""
+    if isinstance(exc, OverflowError):
+        return True
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    message = str(exc.orig)
+    return "out of int" in message or "out of range for type" in message
+
+
+def out_of_range_field(request: Request) -> str:
+    """The path or query parameter holding the largest integer beyond 32 bits — the one that
+    did not fit — or "body" when none does (it came in the request's body)."""
+    largest, field = INT32_MAX, "body"
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        try:
+            number = abs(int(str(value)))
+        except ValueError:
+            continue
+        if number > largest:
+            largest, field = number, name
+    return field
+
+
 # Pydantic error types in the words a Chinese user expects.
 _VALIDATION_REASONS: dict[str, str] = {
     "missing": "必填",
@@ -268,6 +297,13 @@ def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None)
             response.headers.update(exc.headers)
         return response
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        """An input the database cannot hold is the caller's mistake (422, no traceback);
+        any other driver error goes on to the handler of the unexpected."""
+        if not integer_out_of_range(exc):
+            raise exc
+        return respond(request, InvalidInput.on(out_of_range_field(request), _("数值超出范围")))
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
         if database_busy(exc):
@@ -287,4 +323,6 @@ def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OverflowError, on_database_error)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
