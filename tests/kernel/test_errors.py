@@ -171,3 +171,24 @@ async def _written(db: Runtime) -> tuple[int, int]:
         audit = await session.scalar(select(func.count()).select_from(AuditEntry))
         outbox = await session.scalar(select(func.count()).select_from(OutboxRow))
     return int(audit or 0), int(outbox or 0)
+
+
+async def test_a_nul_character_is_422_naming_where_it_was_on_postgresql_never_500(
+    login_as: LoginAs, db: Runtime
+) -> None:
+    """PostgreSQL cannot store U+0000 in text; SQLite keeps it. Either way: no 500."""
+    client = await login_as("admin")
+    before = await _written(db)
+    response = await client.get("/api/v1/users/people?q=a%00b")
+    if db.db.dialect == "postgresql":
+        problem = assert_problem(response, 422, "invalid-input")
+        assert problem["errors"] == [{"field": "q", "reason": "不能包含空字符"}]
+    else:
+        assert response.status_code == 200
+    english = await client.get(
+        "/api/v1/workflow/forms/99999999999999999999", headers={"Accept-Language": "en"}
+    )
+    assert assert_problem(english, 422, "invalid-input")["errors"] == [
+        {"field": "form_id", "reason": "Number out of range"}
+    ]
+    assert await _written(db) == before

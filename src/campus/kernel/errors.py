@@ -146,30 +146,45 @@ def database_busy(exc: BaseException) -> bool:
 INT32_MAX = 2**31 - 1
 
 
-def integer_out_of_range(exc: BaseException) -> bool:
-    """A number too large for the database's integers reached a statement: SQLite's 64 bits
-    (the driver refuses to bind it) or PostgreSQL's integer and bigint (asyncpg refuses to
-    encode it, or the server to store it). No row can have it, and nothing was written."""
-    if isinstance(exc, OverflowError):
-        return True
-    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
-        return False
-    message = str(exc.orig)
-    return "out of int" in message or "out of range for type" in message
+def unstorable_input(exc: BaseException, request: Request) -> InvalidInput | None:
+    """The caller's input that the database refused to take, as the 422 it is; None for any
+    other failure. Either way the statement ran in a transaction that rolls back.
+
+    - A number too large for the database's integers: SQLite's 64 bits (the driver refuses to
+      bind it), PostgreSQL's integer and bigint (asyncpg refuses to encode it). No row can
+      have it; pydantic lets any ``int`` through.
+    - A NUL character in text, which PostgreSQL cannot store (SQLite keeps it)."""
+    message = str(exc.orig) if isinstance(exc, sqlalchemy.exc.DBAPIError) else ""
+    if isinstance(exc, OverflowError) or "out of int" in message or "out of range for" in message:
+        return InvalidInput.on(_largest_integer_field(request), _("数值超出范围"))
+    if "invalid byte sequence" in message and "0x00" in message:
+        return InvalidInput.on(_nul_field(request), _("不能包含空字符"))
+    return None
 
 
-def out_of_range_field(request: Request) -> str:
+def _parameters(request: Request) -> list[tuple[str, str]]:
+    return [
+        *((name, str(value)) for name, value in request.path_params.items()),
+        *request.query_params.multi_items(),
+    ]
+
+
+def _largest_integer_field(request: Request) -> str:
     """The path or query parameter holding the largest integer beyond 32 bits — the one that
     did not fit — or "body" when none does (it came in the request's body)."""
     largest, field = INT32_MAX, "body"
-    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+    for name, value in _parameters(request):
         try:
-            number = abs(int(str(value)))
+            number = abs(int(value))
         except ValueError:
             continue
         if number > largest:
             largest, field = number, name
     return field
+
+
+def _nul_field(request: Request) -> str:
+    return next((name for name, value in _parameters(request) if "\x00" in value), "body")
 
 
 # Pydantic error types in the words a Chinese user expects.
@@ -300,9 +315,10 @@ def install_error_handlers(app: FastAPI, html_page: HtmlErrorPage | None = None)
     async def on_database_error(request: Request, exc: Exception) -> Response:
         """An input the database cannot hold is the caller's mistake (422, no traceback);
         any other driver error goes on to the handler of the unexpected."""
-        if not integer_out_of_range(exc):
+        invalid = unstorable_input(exc, request)
+        if invalid is None:
             raise exc
-        return respond(request, InvalidInput.on(out_of_range_field(request), _("数值超出范围")))
+        return respond(request, invalid)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
