@@ -4,12 +4,15 @@ bodies and unexpected exceptions alike."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import httpx
 import pytest
+from pydantic import BaseModel, Field, HttpUrl, ValidationError
 from sqlalchemy import func, select
 
 from campus.kernel.audit import AuditEntry
+from campus.kernel.errors import validation_field_errors
 from campus.kernel.events import OutboxRow
 from campus.kernel.runtime import Runtime
 from tests.conftest import LoginAs
@@ -189,6 +192,39 @@ async def test_a_nul_character_is_422_naming_where_it_was_on_postgresql_never_50
         "/api/v1/workflow/forms/99999999999999999999", headers={"Accept-Language": "en"}
     )
     assert assert_problem(english, 422, "invalid-input")["errors"] == [
-        {"field": "form_id", "reason": "Number out of range"}
+        {"field": "form_id", "reason": "number out of range"}
     ]
     assert await _written(db) == before
+
+
+def test_reasons_for_bad_input_are_worded_for_people() -> None:
+    """Pydantic's own wording never reaches a user: a list too short, too many decimal
+    places, a URL that is none, a fraction for a whole number — each has its Chinese reason."""
+
+    class Form(BaseModel):
+        items: list[int] = Field(min_length=1)
+        amount: Decimal = Field(max_digits=8, decimal_places=2)
+        home: HttpUrl
+        count: int
+
+    with pytest.raises(ValidationError) as caught:
+        Form.model_validate({"items": [], "amount": "1.234", "home": "no url", "count": 1.5})
+    reasons = {e.field: str(e.reason) for e in validation_field_errors(caught.value.errors())}
+    assert reasons == {
+        "items": "至少应有 1 项",
+        "amount": "小数不能超过 2 位",
+        "home": "网址格式不正确",
+        "count": "应为整数",
+    }
+
+
+async def test_text_that_is_not_unicode_is_422_in_words_for_people(login_as: LoginAs) -> None:
+    """A lone surrogate (\\ud800) is valid JSON but no character."""
+    client = await login_as("admin")
+    response = await client.post(
+        "/api/v1/users/org-units",
+        content='{"code": "bad_text", "name": "\\ud800", "kind": "department", "parent_id": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 422, "invalid-input")
+    assert {"field": "name", "reason": "包含无效的字符"} in problem["errors"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from campus.kernel.errors import VALIDATION_REASONS
 from campus.kernel.i18n import LazyText, _, negotiate, translate
 from campus.kernel.web import LOCALE_COOKIE
 
@@ -76,3 +77,10 @@ def test_lazy_text_is_translated_when_shown_with_its_parameters() -> None:
     assert translate("没有英文的句子", "en") == "没有英文的句子", (
         "untranslated falls back to Chinese"
     )
+
+
+def test_every_reason_for_bad_input_reads_in_english_too() -> None:
+    """Each pydantic error type the kernel words in Chinese has its English."""
+    for template in set(VALIDATION_REASONS.values()) - {"{error}"}:
+        english = translate(template, "en")
+        assert english != template and english.isascii(), template

@@ -188,7 +188,7 @@ def _nul_field(request: Request) -> str:
 
 
 # Pydantic error types in the words a Chinese user expects.
-_VALIDATION_REASONS: dict[str, str] = {
+VALIDATION_REASONS: dict[str, str] = {
     "missing": "必填",
     "string_too_short": "长度不能少于 {min_length} 个字符",
     "string_too_long": "长度不能超过 {max_length} 个字符",
@@ -215,6 +215,24 @@ _VALIDATION_REASONS: dict[str, str] = {
     "list_type": "应为列表",
     "extra_forbidden": "不允许的字段",
     "value_error": "{error}",
+    "string_unicode": "包含无效的字符",
+    "too_short": "至少应有 {min_length} 项",
+    "too_long": "最多只能有 {max_length} 项",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "bool_type": "应为是或否",
+    "decimal_parsing": "应为数字",
+    "decimal_type": "应为数字",
+    "decimal_max_digits": "数字不能超过 {max_digits} 位",
+    "decimal_max_places": "小数不能超过 {decimal_places} 位",
+    "finite_number": "应为有限的数字",
+    "multiple_of": "应为 {multiple_of} 的倍数",
+    "url_parsing": "网址格式不正确",
+    "url_scheme": "网址应以 {expected_schemes} 开头",
+    "date_type": "日期格式不正确，应为 YYYY-MM-DD",
+    "datetime_type": "时间格式不正确",
+    "time_parsing": "时间格式不正确",
+    "time_type": "时间格式不正确",
 }
 
 
@@ -226,7 +244,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def validation_field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
     result = []
     for err in errors:
-        template = _VALIDATION_REASONS.get(err.get("type", ""), "")
+        template = VALIDATION_REASONS.get(err.get("type", ""), "")
         ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
         if template:
             try:

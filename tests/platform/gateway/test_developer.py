@@ -6,6 +6,7 @@ propose services that administrators review. Bad input changes nothing."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -447,6 +448,26 @@ async def test_an_app_calls_with_an_oauth_bearer_token(
     fresh = await token_for(caller, client["client_id"], client["client_secret"])
     fresh_bearer = {"Authorization": f"Bearer {fresh}"}
     assert (await caller.get(f"/gw/{service}/me", headers=fresh_bearer)).status_code == 200
+
+
+async def test_a_two_letter_consumer_gets_a_client_id_long_enough(
+    setup: Setup, admin: httpx.AsyncClient, caller: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    """A consumer's name may have two letters, a client id no fewer than three."""
+    service = await offered(setup, upstreams, "none")
+    for _attempt in range(20):
+        short = f"{chr(ord('a') + secrets.randbelow(26))}{secrets.randbelow(10)}"
+        made = await admin.post(f"{GW}/consumers", json={"username": short})
+        if made.status_code == 201:
+            break
+    assert made.status_code == 201, made.text
+    bound = await admin.post(f"{GW}/consumers/{short}/oauth-client")
+    assert bound.status_code == 201, bound.text
+    assert bound.json()["client_id"] == f"gw-{short}"
+    token = await token_for(caller, bound.json()["client_id"], bound.json()["client_secret"])
+    answer = await caller.get(f"/gw/{service}/x", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json()["headers"]["x-consumer-username"] == short
 
 
 async def test_a_token_of_an_unbound_client_is_refused(

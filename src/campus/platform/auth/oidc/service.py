@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.config import Settings
+from campus.kernel.errors import InvalidInput, validation_field_errors
+from campus.kernel.i18n import _
 from campus.kernel.runtime import Runtime
 from campus.platform.auth.oidc import actions, grants, handlers, keys, pages, routes, tokens
 from campus.platform.auth.oidc.protocol import Provider
@@ -39,15 +42,22 @@ async def register_machine_client(
 ) -> str:
     """Register a confidential client that may only use the client-credentials grant (an
     application calling APIs as itself, e.g. through the gateway); returns its secret, shown
-    once. Raises ``Conflict`` (409 on ``client_id``) when the id is taken."""
-    data = ClientCreate(
-        client_id=client_id,
-        name=name,
-        description=description,
-        client_type="confidential",
-        allowed_scopes=[],
-        grant_types=["client_credentials"],
-    )
+    once. Raises ``Conflict`` (409 on ``client_id``) when the id is taken, ``InvalidInput``
+    (422) when the id or name breaks the identity center's rules."""
+    try:
+        data = ClientCreate(
+            client_id=client_id,
+            name=name,
+            description=description,
+            client_type="confidential",
+            allowed_scopes=[],
+            grant_types=["client_credentials"],
+        )
+    except ValidationError as invalid:
+        raise InvalidInput(
+            _("输入不合法，请检查标出的字段"),
+            errors=validation_field_errors([dict(e) for e in invalid.errors()]),
+        ) from None
     _client, secret = await actions.do_create_client(session, data)
     assert secret is not None  # a confidential client always has one
     return secret
