@@ -44,7 +44,6 @@ from campus.platform.users import service as users
 
 KEY_PREFIX = "gwk_"  # every API key starts so
 HMAC_PREFIX = "gwh_"  # every HMAC key id starts so
-MIN_CLIENT_ID = 3  # the identity center's shortest client id; a consumer's name may have two
 
 
 def hash_key(key: str) -> str:
@@ -171,22 +170,20 @@ async def do_bind_oauth_client(
     session: AsyncSession, cache: Cache, username: str, name: str
 ) -> OAuthClientIssued:
     """Register a client-credentials client at the identity center for the consumer (its id
-    is the consumer's username, or ``gw-<username>`` for a two-letter one, shorter than a
-    client id may be) and bind it: its bearer tokens then identify the consumer."""
+    is the consumer's username) and bind it: its bearer tokens then identify the consumer."""
     consumer = await queries.get_consumer(session, username)
     if consumer.oauth_client_id is not None:
         raise Conflict(_("消费者“{name}”已有 OAuth 客户端", name=username))
-    client_id = username if len(username) >= MIN_CLIENT_ID else f"gw-{username}"
     description = f"API 网关消费者 {username}"
-    secret = await oidc.register_machine_client(session, client_id, name, description)
-    consumer.oauth_client_id = client_id
-    after = {"consumer": username, "client_id": client_id}
+    secret = await oidc.register_machine_client(session, username, name, description)
+    consumer.oauth_client_id = username
+    after = {"consumer": username, "client_id": username}
     audit.record(session, "gateway.consumer.oauth_client", "gw_consumer", consumer.id, after=after)
     payload = events.EntityChanged(id=consumer.id, name=username)
     await emit(session, events.CONSUMER_OAUTH_BOUND, payload)
     changed(session, cache)
     return OAuthClientIssued(
-        client_id=client_id, client_secret=secret, token_endpoint=oidc.TOKEN_PATH
+        client_id=username, client_secret=secret, token_endpoint=oidc.TOKEN_PATH
     )
 
 

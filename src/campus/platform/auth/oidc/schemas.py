@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ClientType = Literal["confidential", "public"]
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
-CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+# Two characters and up: a gateway consumer's name (two or more) serves as its client's id.
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
 MAX_URIS = 20
 
 
