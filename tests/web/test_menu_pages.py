@@ -33,3 +33,12 @@ async def test_every_page_the_menu_offers_opens(login_as: LoginAs, role: str) ->
         if response.status_code != 200 or 'data-testid="error-page"' in response.text:
             failures.append((path, response.status_code))
     assert failures == [], f"{role} is offered pages that do not open: {failures}"
+
+
+async def test_staff_work_is_not_offered_to_students(login_as: LoginAs) -> None:
+    """公文 and 收文 circulate among staff; a student's menu has its own entries instead."""
+    student = _offered((await (await login_as("student")).get("/", headers=HTML)).text)
+    teacher = _offered((await (await login_as("teacher")).get("/", headers=HTML)).text)
+    for path in ("/oa/documents", "/oa/inbox"):
+        assert path in teacher and path not in student, path
+    assert "/oa/notices" in student and "/oa/notices" in teacher

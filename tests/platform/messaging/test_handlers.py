@@ -7,12 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from campus.kernel import clock
 from campus.kernel.bus import Dispatcher
 from campus.kernel.events import Event
 from campus.kernel.runtime import Runtime
+from campus.platform.messaging import handlers as messaging_handlers
 from campus.platform.messaging.models import Notification
 from campus.platform.workflow import events as workflow_events
 from tests.platform.messaging.conftest import (
@@ -198,6 +200,53 @@ async def test_an_oa_reminder_is_important_and_delivered_once(
     assert item["priority"] == "important"
     assert "行政楼 302" in item["body"]
     assert item["link"] == "/oa/events/9"
+
+
+async def test_a_distributed_document_tells_each_recipient_once_and_urgent_ones_matter(
+    db: Runtime, admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
+) -> None:
+    reader_id, reader = await newcomer(admin, campus, sign_in)
+    other_id, other = await newcomer(admin, campus, sign_in)
+    payload = {
+        "document_id": 515151,
+        "number": "校办发〔2026〕7号",
+        "title": "关于做好寒假安全工作的通知",
+        "recipient_ids": [reader_id, other_id],
+        "urgency": "very_urgent",
+        "distributor_id": None,
+    }
+    for _ in range(2):  # a repeated event: still one notice each
+        event = Event(name="oa.document.distributed", payload=payload)
+        await deliver(db, "messaging.oa_document", event)
+    for client in (reader, other):
+        [item] = [i for i in (await inbox(client))["items"] if i["category"] == "oa"]
+        assert item["title"] == "收文：关于做好寒假安全工作的通知"
+        assert "校办发〔2026〕7号" in item["body"]
+        assert (item["priority"], item["link"]) == ("important", "/oa/documents/515151")
+    ordinary = {**payload, "document_id": 515152, "urgency": "normal"}
+    await deliver(
+        db, "messaging.oa_document", Event(name="oa.document.distributed", payload=ordinary)
+    )
+    [made] = await notifications_from(db, "oa:document:515152")
+    assert made.priority == "normal"
+
+
+async def test_a_document_to_more_people_than_one_notice_holds_is_told_in_parts(
+    db: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    admin: httpx.AsyncClient,
+    campus: Campus,
+    sign_in: SignIn,
+) -> None:
+    people = [(await newcomer(admin, campus, sign_in))[0] for _ in range(3)]
+    monkeypatch.setattr(messaging_handlers, "MAX_PEOPLE", 2)
+    payload = {"document_id": 515153, "number": "", "title": "全员收文", "recipient_ids": people}
+    await deliver(
+        db, "messaging.oa_document", Event(name="oa.document.distributed", payload=payload)
+    )
+    made = await notifications_from(db, "oa:document:515153")
+    assert sorted(n.source for n in made) == ["oa:document:515153:0", "oa:document:515153:1"]
+    assert sorted(n.recipient_count for n in made) == [1, 2]
 
 
 async def test_an_oa_invitation_reaches_the_invited_but_not_the_organiser(

@@ -121,3 +121,5 @@ class DocumentDistributed(BaseModel):
     number: str
     title: str
     recipient_ids: list[int]
+    urgency: str = "normal"
+    distributor_id: int | None = None

@@ -28,8 +28,13 @@ MODULE = Module(
     menu=(
         MenuEntry(_("通知公告"), "/oa/notices", None, icon="speakerphone", order=30),
         MenuEntry(_("我的日程"), "/oa/schedule", None, icon="calendar-event", order=31),
-        MenuEntry(_("公文"), "/oa/documents", None, icon="file-certificate", order=32),
-        MenuEntry(_("收文"), "/oa/inbox", None, icon="inbox", order=33),
+        # Documents are drafted, approved and distributed among staff (a unit's distribution
+        # reaches its staff only); a student addressed by name is told by a notice linking
+        # to the document.
+        MenuEntry(
+            _("公文"), "/oa/documents", None, icon="file-certificate", order=32, audience="staff"
+        ),
+        MenuEntry(_("收文"), "/oa/inbox", None, icon="inbox", order=33, audience="staff"),
     ),
     handlers=HANDLERS,
     jobs=JOBS,

@@ -1,6 +1,6 @@
 """Reactions: planning a notification's external sends, delivering ``notify_requested``, and
 the notices people expect from other modules' events (workflow to-dos and outcomes, OA notices,
-meeting invitations and reminders, course selection results).
+documents distributed, meeting invitations and reminders, course selection results).
 
 Each runs in its own transaction and is idempotent twice over: the kernel hands an event to a
 handler once, and each notification carries a ``source`` naming its cause, so a replayed event
@@ -23,7 +23,7 @@ from campus.kernel.errors import Problem
 from campus.kernel.events import Event
 from campus.kernel.manifest import EventHandler
 from campus.platform.messaging import actions, events
-from campus.platform.messaging.schemas import Audience, NotificationIn, Priority
+from campus.platform.messaging.schemas import MAX_PEOPLE, Audience, NotificationIn, Priority
 from campus.platform.users import service as users
 from campus.platform.workflow import events as workflow_events
 
@@ -200,6 +200,38 @@ async def on_notice_published(session: AsyncSession, event: Event) -> None:
     )
 
 
+class _Distributed(BaseModel):
+    document_id: int
+    number: str
+    title: str
+    recipient_ids: list[int]
+    urgency: str = "normal"
+    distributor_id: int | None = None
+
+
+async def on_document_distributed(session: AsyncSession, event: Event) -> None:
+    """收文提醒 to every recipient of a distributed document, in notices of at most
+    ``MAX_PEOPLE`` (a document to all staff of a large university has more); 加急 and 特急
+    documents are important."""
+    document = _Distributed.model_validate(event.payload)
+    priority: Priority = "normal" if document.urgency == "normal" else "important"
+    people = document.recipient_ids
+    for part, start in enumerate(range(0, len(people), MAX_PEOPLE)):
+        await _send(
+            session,
+            NotificationIn(
+                category="oa",
+                priority=priority,
+                template="oa.document",
+                variables={"title": document.title, "number": document.number or "—"},
+                link=f"/oa/documents/{document.document_id}",
+                audience=Audience(person_ids=people[start : start + MAX_PEOPLE]),
+                sender_id=document.distributor_id,
+                source=f"oa:document:{document.document_id}:{part}",
+            ),
+        )
+
+
 class _Meeting(BaseModel):
     event_id: int
     title: str
@@ -334,6 +366,7 @@ HANDLERS = (
         for name in OUTCOME_WORDS
     ),
     EventHandler("messaging.oa_notice", "oa.notice.published", on_notice_published),
+    EventHandler("messaging.oa_document", "oa.document.distributed", on_document_distributed),
     *(EventHandler(f"messaging.{name}", name, on_meeting) for name in MEETING_TEMPLATES),
     EventHandler("messaging.oa_reminder", "oa.schedule.reminder_due", on_reminder_due),
     EventHandler("messaging.selection_place", "academic.selection.place_changed", on_place_changed),

@@ -376,6 +376,13 @@ BUILTIN_TEMPLATES: dict[str, TemplateIn] = {
             "{unit}发布了通知“{title}”，请查阅。",
         ),
         _builtin(
+            "oa.document",
+            "收文提醒",
+            "oa",
+            "收文：{title}",
+            "您有一份新的收文“{title}”（{number}），请及时签收办理。",
+        ),
+        _builtin(
             "oa.invitation",
             "会议邀请",
             "oa",

@@ -546,6 +546,8 @@ async def do_distribute(
             number=document.number or "",
             title=document.title,
             recipient_ids=list(recipients),
+            urgency=document.urgency,
+            distributor_id=distributor_id,
         ),
     )
     return len(rows)
