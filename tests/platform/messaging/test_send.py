@@ -110,6 +110,32 @@ async def test_a_students_only_notice_is_not_shown_to_staff(
     assert sent["id"] not in await inbox_ids(teacher)
 
 
+async def test_a_class_notice_reaches_students_on_leave_but_not_those_who_left(
+    admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
+) -> None:
+    made = await admin.post(
+        "/api/v1/users/classes",
+        json={
+            "code": "LEAVE01X",
+            "name": "休学测试班",
+            "org_unit_id": campus.major_id,
+            "grade": 2024,
+        },
+    )
+    assert made.status_code == 201, made.text
+    class_id = made.json()["id"]
+    people = [await create_person(admin, student_body(campus, class_id=class_id)) for _ in range(3)]
+    for person, status in zip(people[1:], ("suspended", "graduated"), strict=True):
+        url = f"/api/v1/users/people/{person['id']}/status"
+        response = await admin.post(url, json={"status": status, "reason": "测试"})
+        assert response.status_code == 200, response.text
+    sent = await send(admin, title="返校通知", audience={"class_ids": [class_id]})
+    stats = (await admin.get(f"{SEND}/{sent['id']}/stats")).json()
+    assert stats["audience_size"] == 2  # the student in study and the one on leave
+    on_leave = await sign_in(people[1])
+    assert sent["id"] in await inbox_ids(on_leave)
+
+
 async def test_reading_marks_once_and_the_counts_follow(
     admin: httpx.AsyncClient, campus: Campus, sign_in: SignIn
 ) -> None:

@@ -3,6 +3,8 @@
 A campus-wide rule (everyone, or every student, or all staff) is never expanded: it is matched
 against the reader when the inbox is read (``matches``), so people created after the
 notification see it too. Any other rule is expanded once, when the notification is sent.
+Groups reach the people whose account opens: those at work or in study and students on leave
+(休学), who keep their place on the roll and read their inbox like everyone else.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ async def resolve(session: AsyncSession, audience: Audience) -> Resolved:
     if audience.everyone:
         if audience.has_groups:
             raise InvalidInput.on("audience.everyone", _("全校通知不能再指定其他对象"))
-        size = await users.count_people(session, types)
+        size = await users.count_people(session, types, status=users.MAY_SIGN_IN)
         return Resolved(True, audience.person_scope, [], size)
     errors = await _unknown(session, audience)
     if errors:
@@ -121,6 +123,7 @@ async def resolve(session: AsyncSession, audience: Audience) -> Resolved:
             exact_org_unit_ids=audience.exact_org_unit_ids,
             class_ids=audience.class_ids,
             person_types=types,
+            status=users.MAY_SIGN_IN,
         )
     )
     if not chosen:
@@ -132,4 +135,4 @@ async def resolve(session: AsyncSession, audience: Audience) -> Resolved:
 async def broadcast_size(session: AsyncSession, person_scope: str) -> int:
     """How many people a campus-wide scope matches now."""
     kinds = [] if person_scope == "all" else [person_scope]
-    return await users.count_people(session, person_types(kinds))
+    return await users.count_people(session, person_types(kinds), status=users.MAY_SIGN_IN)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.kernel.context import Principal
@@ -36,10 +36,25 @@ from campus.platform.users.schemas import (
 def may_sign_in(person: PersonRef) -> bool:
     """Whether this person's account opens: people at work or in study, and students on leave
     (休学), who keep their place on the roll and come back to see their record and apply to
-    resume. Staff suspended from duty (停职) and people who graduated, left or retired do not."""
+    resume. Staff suspended from duty (停职) and people who graduated, left or retired do not.
+    ``MAY_SIGN_IN`` is the same rule as a filter of the audience queries."""
     if person.status == "suspended":
         return person.person_type in STUDENT_TYPES
     return person.status == "active"
+
+
+# A status filter of the audience functions below that stands for the people whose account
+# opens (``may_sign_in``) rather than for one stored status: what the messaging center reaches.
+MAY_SIGN_IN = "may_sign_in"
+
+
+def _status_is(status: str | None) -> list[ColumnElement[bool]]:
+    if status is None:
+        return []
+    if status == MAY_SIGN_IN:
+        on_leave = and_(Person.status == "suspended", Person.person_type.in_(STUDENT_TYPES))
+        return [or_(Person.status == "active", on_leave)]
+    return [Person.status == status]
 
 
 class PersonAccess(StrEnum):
@@ -513,7 +528,8 @@ async def people_in_groups(
     status: str | None = "active",
 ) -> list[int]:
     """The ids of the people of any of the org units with the units below them, of the units
-    alone (``exact_org_unit_ids``) or of the classes; one query, each person once."""
+    alone (``exact_org_unit_ids``) or of the classes, of ``status`` (or ``MAY_SIGN_IN``); one
+    query, each person once."""
     groups: list[ColumnElement[bool]] = []
     if org_unit_ids:
         groups.append(Person.org_unit_id.in_(queries.subtree_ids_select(org_unit_ids)))
@@ -523,11 +539,7 @@ async def people_in_groups(
         groups.append(Person.class_id.in_(list(class_ids)))
     if not groups:
         return []
-    stmt = select(Person.id).where(or_(*groups))
-    if person_types:
-        stmt = stmt.where(Person.person_type.in_(list(person_types)))
-    if status:
-        stmt = stmt.where(Person.status == status)
+    stmt = select(Person.id).where(or_(*groups), *_of_types(person_types, status))
     return list(await session.scalars(stmt.order_by(Person.id)))
 
 
@@ -546,17 +558,15 @@ async def people_of_types(
 async def count_people(
     session: AsyncSession, person_types: Sequence[str] = (), status: str | None = "active"
 ) -> int:
-    """How many people there are (of these types; of this status)."""
+    """How many people there are (of these types; of this status, or ``MAY_SIGN_IN``)."""
     stmt = select(func.count(Person.id)).where(*_of_types(person_types, status))
     return int(await session.scalar(stmt) or 0)
 
 
 def _of_types(person_types: Sequence[str], status: str | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    where = _status_is(status)
     if person_types:
         where.append(Person.person_type.in_(list(person_types)))
-    if status:
-        where.append(Person.status == status)
     return where
 
 
