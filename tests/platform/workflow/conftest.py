@@ -11,6 +11,10 @@ import httpx
 import pytest
 
 from tests.conftest import LoginAs
+from tests.platform.auth.conftest import (  # noqa: F401 (fixtures used by the tests here)
+    browser,
+    make_account,
+)
 
 FORM = "enrolment_certificate"
 FORM_DATA = {

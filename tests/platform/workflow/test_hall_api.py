@@ -9,6 +9,8 @@ from campus.kernel.runtime import Runtime
 from campus.platform.workflow import service as workflow
 from campus.platform.workflow.models import Instance
 from campus.platform.workflow.schemas import TodoPush
+from tests.conftest import LoginAs
+from tests.platform.auth.conftest import Browser, MakeAccount
 from tests.platform.workflow.conftest import FORM_DATA, Cast, assert_problem, make_service, step
 
 STUDENT_SERVICES = {
@@ -59,6 +61,43 @@ async def test_favourites(cast: Cast) -> None:
 async def instances(db: Runtime) -> int:
     async with db.db.read() as session:
         return int(await session.scalar(select(func.count()).select_from(Instance)) or 0)
+
+
+async def test_a_student_on_leave_reads_the_hall_but_cannot_apply(
+    make_account: MakeAccount, browser: Browser, login_as: LoginAs, db: Runtime
+) -> None:
+    account = await make_account()
+    admin = await login_as("admin")
+    url = f"/api/v1/users/people/{account.person_id}/status"
+    assert (
+        await admin.post(url, json={"status": "suspended", "reason": "休学"})
+    ).status_code == 200
+    student = await browser(account)
+    assert "enrolment_certificate" in {
+        s["key"] for s in (await student.get("/api/v1/workflow/services")).json()
+    }
+    before = await instances(db)
+    refused = await student.post(
+        "/api/v1/workflow/services/enrolment_certificate/apply", json={"data": FORM_DATA}
+    )
+    assert_problem(refused, 403)
+    assert "休学" in refused.json()["detail"]
+    page = await student.get(
+        "/hall/services/enrolment_certificate", headers={"Accept": "text/html"}
+    )
+    assert 'data-testid="service-on-leave"' in page.text
+    assert 'data-testid="apply-button"' not in page.text
+    apply_page = await student.get(
+        "/hall/services/enrolment_certificate/apply", headers={"Accept": "text/html"}
+    )
+    assert apply_page.status_code == 403
+    assert await instances(db) == before
+    # Back in study (复学), the same application goes through.
+    assert (await admin.post(url, json={"status": "active", "reason": "复学"})).status_code == 200
+    applied = await student.post(
+        "/api/v1/workflow/services/enrolment_certificate/apply", json={"data": FORM_DATA}
+    )
+    assert applied.status_code == 201, applied.text
 
 
 async def test_bad_applications_change_nothing(cast: Cast, db: Runtime) -> None:

@@ -13,6 +13,7 @@ from campus.kernel.context import Principal
 from campus.kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from campus.kernel.i18n import _
 from campus.platform.users import service as users
+from campus.platform.users.schemas import PersonRef
 from campus.platform.workflow import actions
 from campus.platform.workflow.forms import queries as form_queries
 from campus.platform.workflow.forms import validate as form_validate
@@ -108,6 +109,30 @@ def popular(services: list[HallServiceOut], limit: int = 8) -> list[HallServiceO
 # ---------------------------------------------------------------- applying
 
 
+def serves(service: HallService | HallServiceOut, person: PersonRef | None) -> bool:
+    """Whether the service is for people like this one (its audience, or everyone)."""
+    return person is not None and service.audience in (
+        "all",
+        users.audience_of(person.person_type),
+    )
+
+
+def on_leave_for(service: HallService | HallServiceOut, person: PersonRef | None) -> bool:
+    """Whether the person may not apply now because they are on leave (休学): the hall's
+    applications are for people in study or at work; a student on leave applies to resume
+    in their status record (我的学籍). A link to another system is that system's to judge."""
+    return person is not None and person.status != "active" and service.kind == "form"
+
+
+def _applicant(service: HallService, person: PersonRef | None) -> PersonRef:
+    """The person, if they may apply for the service; else a 403 saying why."""
+    if person is None or not serves(service, person):
+        raise Forbidden(_("该服务不面向你所在的人群"))
+    if on_leave_for(service, person):
+        raise Forbidden(_("你目前处于休学状态，不能办理此服务；复学请在“我的学籍”中申请"))
+    return person
+
+
 async def form_of(session: AsyncSession, service: HallServiceOut) -> FormVersionOut:
     if service.kind != "form" or not service.form_key:
         raise Conflict(_("该服务在其他系统办理，请点击链接前往"))
@@ -120,9 +145,7 @@ async def check_apply(
     service = await _service(session, key)
     if not service.published:
         raise NotFound(_("服务不存在"))
-    person = await users.get_person_ref(session, principal.person_id)
-    if person is None or service.audience not in ("all", users.audience_of(person.person_type)):
-        raise Forbidden(_("该服务不面向你所在的人群"))
+    person = _applicant(service, await users.get_person_ref(session, principal.person_id))
     out = _out(service, False, {})
     form = await form_of(session, out)
     clean = await form_validate.clean_submission(session, form, data)
@@ -273,8 +296,6 @@ async def applicable_service(
     service = await _service(session, key)
     if not service.published:
         raise NotFound(_("服务不存在"))
-    person = await users.get_person_ref(session, principal.person_id)
-    if person is None or service.audience not in ("all", users.audience_of(person.person_type)):
-        raise Forbidden(_("该服务不面向你所在的人群"))
+    _applicant(service, await users.get_person_ref(session, principal.person_id))
     favourites = await _favourite_ids(session, principal.person_id)
     return _out(service, service.id in favourites, await _department_names(session, [service]))

@@ -185,13 +185,13 @@ async def _visible_service(session: AsyncSession, me: Principal, key: str) -> Ha
 async def service_page(request: Request, key: str, session: ReadSessionDep, me: Me) -> Response:
     service = await _visible_service(session, me, key)
     person = await users.get_person_ref(session, me.person_id)
-    audience = users.audience_of(person.person_type) if person else None
     return render(
         request,
         "workflow/hall/service.html",
         service=service,
         paragraphs=[line.strip() for line in service.guide.splitlines() if line.strip()],
-        for_me=service.audience in ("all", audience),
+        for_me=hall.serves(service, person),
+        on_leave=hall.on_leave_for(service, person),
         **_values(),
     )
 
