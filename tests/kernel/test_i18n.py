@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from campus.kernel.errors import VALIDATION_REASONS
-from campus.kernel.i18n import LazyText, _, negotiate, translate
+from campus.kernel.i18n import LazyText, _, negotiate, set_locale, shown, storable, translate
 from campus.kernel.web import LOCALE_COOKIE
 
 
@@ -84,3 +84,19 @@ def test_every_reason_for_bad_input_reads_in_english_too() -> None:
     for template in set(VALIDATION_REASONS.values()) - {"{error}"}:
         english = translate(template, "en")
         assert english != template and english.isascii(), template
+
+
+def test_a_stored_message_is_shown_in_the_readers_language() -> None:
+    kept = storable(_("文档地址回答 HTTP {status}", status=502))
+    assert kept.startswith("i18n:") and "502" in kept
+    try:
+        set_locale("en")
+        assert shown(kept) == "The document's address answered HTTP 502"
+        set_locale("zh_CN")
+        assert shown(kept) == "文档地址回答 HTTP 502"
+    finally:
+        set_locale("zh_CN")
+    # Plain text, nothing, or a kept message cut short are shown as they are.
+    assert storable("上游自己的话") == "上游自己的话" and shown("上游自己的话") == "上游自己的话"
+    assert shown(None) is None and shown("") == ""
+    assert shown(kept[:20]) == kept[:20]

@@ -6,6 +6,7 @@ modules hold their English. The locale of the current request lives in a context
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,3 +82,28 @@ def _(message: str, **params: Any) -> LazyText:
 
 def gettext(message: str, **params: Any) -> str:
     return translate(message, **params)
+
+
+# A message kept in a database column and shown later, perhaps in another locale: its Chinese
+# source and parameters, translated whenever it is read (``shown``).
+STORED_PREFIX = "i18n:"
+
+
+def storable(text: LazyText | str) -> str:
+    """What a column keeps of a message: a LazyText as its source and parameters, plain text
+    (a name, an upstream's own words) as it is."""
+    if isinstance(text, str):
+        return text
+    body = {"m": text.message, "p": {k: str(v) for k, v in text.params.items()}}
+    return STORED_PREFIX + json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def shown(stored: str | None) -> str | None:
+    """A stored message in the current locale (plain text, or anything unreadable, as it is)."""
+    if not stored or not stored.startswith(STORED_PREFIX):
+        return stored
+    try:
+        body = json.loads(stored[len(STORED_PREFIX) :])
+        return translate(str(body["m"]), **dict(body.get("p") or {}))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return stored

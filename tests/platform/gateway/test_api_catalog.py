@@ -123,6 +123,10 @@ async def test_a_failing_source_keeps_its_version_and_says_why(
         assert listed[service]["version"] == "2.0"  # the version read before stays
         assert reason in listed[service]["last_error"]
     assert {s["name"]: s for s in (await admin.get(APIS)).json()}[other]["version"] == "1.1"
+    # The reason is kept as a message, not as text: an English reader reads it in English.
+    english = (await admin.get(APIS, headers={"Accept-Language": "en"})).json()
+    reason = {s["name"]: s for s in english}[service]["last_error"]
+    assert reason == "The document should be a JSON object"
 
     docs.serve(openapi("2.0", {"/books": BOOKS}))
     await refresh(admin)

@@ -227,6 +227,11 @@ async def test_people_without_an_address_are_skipped_and_planning_is_once(
     assert skipped.status == "skipped"
     await jobs.send_due(db)
     assert smtp_server.messages == []
+    url = f"{SEND}/{sent['id']}/deliveries"
+    [listed] = (await admin.get(url)).json()
+    assert listed["last_error"] == "没有可用的地址"
+    [english] = (await admin.get(url, headers={"Accept-Language": "en"})).json()
+    assert english["last_error"] == "No address on this channel"
 
 
 async def test_workflow_notices_default_to_email_and_others_to_the_inbox_only(

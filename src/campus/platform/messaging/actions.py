@@ -23,7 +23,7 @@ from campus.kernel.context import Principal
 from campus.kernel.db import insert_ignore, on_connection
 from campus.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from campus.kernel.events import emit
-from campus.kernel.i18n import _
+from campus.kernel.i18n import _, storable
 from campus.kernel.runtime import Runtime
 from campus.platform.access import service as access
 from campus.platform.messaging import audience as audiences
@@ -564,7 +564,7 @@ async def _plan_deliveries(
                     "status": status,
                     "content": f"{message.subject}\n{message.text}",
                     "attempts": 0,
-                    "last_error": None if address else str(_("没有可用的地址")),
+                    "last_error": None if address else storable(_("没有可用的地址")),
                     "due_at": held_until or now,
                     "created_at": now,
                 }

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from campus.kernel.i18n import LazyText, _
+from campus.kernel.i18n import LazyText, _, shown
 from campus.kernel.pagination import Page
 
 Priority = Literal["normal", "important", "emergency"]
@@ -324,6 +324,11 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     due_at: datetime
     sent_at: datetime | None
+
+    @field_validator("last_error", mode="before")
+    @classmethod
+    def _in_readers_language(cls, value: str | None) -> str | None:
+        return shown(value)  # our own reasons are kept as messages (i18n.storable)
 
 
 def placeholders(text: str) -> set[str]:

@@ -16,8 +16,9 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.kernel import audit, clock
+from campus.kernel import audit, clock, i18n
 from campus.kernel.events import emit
+from campus.kernel.i18n import LazyText
 from campus.kernel.runtime import Runtime
 from campus.platform.gateway import events
 from campus.platform.gateway import queries as gateway_queries
@@ -84,7 +85,7 @@ async def refresh(rt: Runtime, client: httpx.AsyncClient) -> RefreshReport:
         except documents.DocumentError as exc:
             report.failed[source.name] = str(exc)
             async with rt.db.transaction() as session:
-                await _record_failure(session, source, str(exc))
+                await _record_failure(session, source, exc.reason)
             continue
         async with rt.db.transaction() as session:
             if await _record(session, source, document):
@@ -110,10 +111,10 @@ async def _source_row(session: AsyncSession, source: Source) -> ApiSource:
     return row
 
 
-async def _record_failure(session: AsyncSession, source: Source, reason: str) -> None:
+async def _record_failure(session: AsyncSession, source: Source, reason: LazyText) -> None:
     row = await _source_row(session, source)
-    row.last_error = reason[:300]
-    log.warning("api_catalog_fetch_failed", source=source.name, reason=reason)
+    row.last_error = i18n.storable(reason)[:300]
+    log.warning("api_catalog_fetch_failed", source=source.name, reason=str(reason))
 
 
 async def _record(session: AsyncSession, source: Source, document: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 import campus
+from campus.kernel.i18n import LazyText, _
 from campus.kernel.manifest import Module
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -25,7 +26,12 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 class DocumentError(Exception):
-    """Why a document could not be read or is not OpenAPI 3 (in Chinese, for the page)."""
+    """Why a document could not be read or is not OpenAPI 3: ``reason`` is shown on the
+    catalog's pages in the reader's language (kept with ``i18n.storable``)."""
+
+    def __init__(self, reason: LazyText) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -72,20 +78,21 @@ async def fetch(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
     try:
         async with client.stream("GET", url, timeout=FETCH_SECONDS) as response:
             if response.status_code != 200:
-                raise DocumentError(f"文档地址回答 HTTP {response.status_code}")
+                raise DocumentError(_("文档地址回答 HTTP {status}", status=response.status_code))
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_BYTES:
-                    raise DocumentError(f"文档超过 {MAX_BYTES // 1024 // 1024} MB")
+                    raise DocumentError(_("文档超过 {mb} MB", mb=MAX_BYTES // 1024 // 1024))
     except httpx.TimeoutException as exc:
-        raise DocumentError(f"读取文档超时（{FETCH_SECONDS:.0f} 秒）") from exc
+        timeout = _("读取文档超时（{seconds} 秒）", seconds=f"{FETCH_SECONDS:.0f}")
+        raise DocumentError(timeout) from exc
     except httpx.HTTPError as exc:
-        raise DocumentError(f"无法连接文档地址：{type(exc).__name__}") from exc
+        raise DocumentError(_("无法连接文档地址：{error}", error=type(exc).__name__)) from exc
     try:
         document = json.loads(body)
     except ValueError as exc:
-        raise DocumentError("文档不是合法的 JSON") from exc
+        raise DocumentError(_("文档不是合法的 JSON")) from exc
     check(document)
     return dict(document)
 
@@ -93,14 +100,14 @@ async def fetch(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
 def check(document: object) -> None:
     """DocumentError unless ``document`` looks like an OpenAPI 3 document."""
     if not isinstance(document, dict):
-        raise DocumentError("文档应为 JSON 对象")
+        raise DocumentError(_("文档应为 JSON 对象"))
     version = document.get("openapi")
     if not isinstance(version, str) or not version.startswith("3."):
-        raise DocumentError("不是 OpenAPI 3 文档（缺少 openapi: 3.x）")
+        raise DocumentError(_("不是 OpenAPI 3 文档（缺少 openapi: 3.x）"))
     if not isinstance(document.get("paths", {}), dict):
-        raise DocumentError("文档的 paths 应为对象")
+        raise DocumentError(_("文档的 paths 应为对象"))
     if not isinstance(document.get("info"), dict):
-        raise DocumentError("文档缺少 info")
+        raise DocumentError(_("文档缺少 info"))
 
 
 def canonical_digest(document: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campus.kernel import i18n
 from campus.kernel.errors import NotFound
 from campus.kernel.i18n import _
 from campus.platform.gateway.models import ApiDocument, ApiOperation, ApiSource
@@ -47,7 +48,7 @@ def _source_out(source: ApiSource, doc: ApiDocument | None, versions: int) -> Ap
         versions=versions,
         fetched_at=doc.fetched_at if doc else None,
         last_checked_at=source.last_checked_at,
-        last_error=source.last_error,
+        last_error=i18n.shown(source.last_error) or "",
     )
 
 
